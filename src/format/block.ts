@@ -8,7 +8,7 @@
  * the same way as the part after the last block.
  */
 import { BakeliteError } from "../errors.ts";
-import { compress, decompress } from "./compression.ts";
+import { compress, compressAsync, decompress, decompressAsync } from "./compression.ts";
 import { type ObjectSeal, openPart, sealPart } from "./seal.ts";
 import type { ObjectFooter, ObjectHeader, PageEntry } from "./types.ts";
 import { BLOCK_HEADER_BYTES, FOOTER_BYTES, FOOTER_MAGIC, MAX_BLOCK_RAW_BYTES, corrupt, maxStoredBytes, view } from "./layout.ts";
@@ -32,11 +32,28 @@ export function sealBlock(raw: Uint8Array, ctx: BlockContext, zstdLevel?: number
   return ctx.header.encrypted ? sealPart(requireSeal(ctx), ctx.blockIndex, "block", packed) : packed;
 }
 
+/** sealBlock() with the compression off the calling thread (the seal itself stays on it). */
+export async function sealBlockAsync(raw: Uint8Array, ctx: BlockContext, zstdLevel?: number): Promise<Uint8Array> {
+  const packed = await compressAsync(raw, ctx.header.compression, zstdLevel);
+  return ctx.header.encrypted ? sealPart(requireSeal(ctx), ctx.blockIndex, "block", packed) : packed;
+}
+
 /** Stored bytes back to raw bytes; throws DECRYPT_FAILED, or CORRUPT_OBJECT unless they decode to exactly `rawLength` bytes. */
 export function openBlock(stored: Uint8Array, rawLength: number, ctx: BlockContext): Uint8Array {
   const packed = ctx.header.encrypted ? openPart(requireSeal(ctx), ctx.blockIndex, "block", stored) : stored;
   try {
     return decompress(packed, ctx.header.compression, rawLength);
+  } catch (err) {
+    if (err instanceof BakeliteError) throw corrupt(`${err.message} (block ${ctx.blockIndex})`, err.cause);
+    throw err;
+  }
+}
+
+/** openBlock() with the decompression off the calling thread (authentication stays on it, before anything is decoded). */
+export async function openBlockAsync(stored: Uint8Array, rawLength: number, ctx: BlockContext): Promise<Uint8Array> {
+  const packed = ctx.header.encrypted ? openPart(requireSeal(ctx), ctx.blockIndex, "block", stored) : stored;
+  try {
+    return await decompressAsync(packed, ctx.header.compression, rawLength);
   } catch (err) {
     if (err instanceof BakeliteError) throw corrupt(`${err.message} (block ${ctx.blockIndex})`, err.cause);
     throw err;
