@@ -52,10 +52,14 @@ export async function waitFor<T>(check: () => T | undefined, what: string, timeo
   }
 }
 
-/** A config for one database `name` at `dbPath`, replicated to the directory `replica`, all other settings default. */
-export function writeBenchConfig(dir: string, name: string, dbPath: string, replica: string): string {
+/**
+ * A config for one database `name` at `dbPath`, replicated to the directory
+ * `replica`, all other settings default except `snapshot_workers` when given.
+ */
+export function writeBenchConfig(dir: string, name: string, dbPath: string, replica: string, snapshotWorkers?: number): string {
   const path = join(dir, `${name}.toml`);
-  writeFileSync(path, `[[database]]\nname = ${JSON.stringify(name)}\npath = ${JSON.stringify(dbPath)}\n\n  [[database.backends]]\n  type = "file"\n  path = ${JSON.stringify(replica)}\n`);
+  const daemon = snapshotWorkers === undefined ? "" : `[daemon]\nsnapshot_workers = ${snapshotWorkers}\n\n`;
+  writeFileSync(path, `${daemon}[[database]]\nname = ${JSON.stringify(name)}\npath = ${JSON.stringify(dbPath)}\n\n  [[database.backends]]\n  type = "file"\n  path = ${JSON.stringify(replica)}\n`);
   return path;
 }
 

@@ -27,12 +27,15 @@ export interface DaemonOptions {
   backendFor?: (db: DatabaseConfig) => Promise<Backend>;
 }
 
-/** A counting semaphore for [daemon] max_concurrent_snapshots. */
+/** A counting semaphore for [daemon] max_concurrent_snapshots, carrying snapshot_workers. */
 export class Slots implements SnapshotSlots {
   private queue: Array<() => void> = [];
   private free: number;
 
-  constructor(count: number) {
+  constructor(
+    count: number,
+    readonly workers = 1,
+  ) {
     this.free = Math.max(1, count);
   }
 
@@ -84,7 +87,7 @@ export async function runDaemon(config: Config, options: DaemonOptions): Promise
   const backends: Backend[] = [];
   try {
     for (const db of databases) locks.push(acquireLock(db.path, db.name, "daemon"));
-    const slots = new Slots(options.maxConcurrentSnapshots ?? config.daemon.maxConcurrentSnapshots);
+    const slots = new Slots(options.maxConcurrentSnapshots ?? config.daemon.maxConcurrentSnapshots, config.daemon.snapshotWorkers);
     const loops: DatabaseLoop[] = [];
     const sweeps: Promise<void>[] = [];
     for (const db of databases) {

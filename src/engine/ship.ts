@@ -12,7 +12,7 @@ import { withRetry } from "../backends/retry.ts";
 import { DbChecksum } from "../format/db-checksum.ts";
 import type { Sealer } from "../format/keyring.ts";
 import { ObjectWriter } from "../format/object-writer.ts";
-import type { Compression, ObjectFooter, ObjectHeader } from "../format/types.ts";
+import type { Compression, ObjectFooter, ObjectHeader, PageEntry } from "../format/types.ts";
 import { log } from "../ops/log.ts";
 import { statePages, type PageSource } from "./page-reader.ts";
 import { readFramePage } from "./wal.ts";
@@ -27,35 +27,29 @@ export interface Uploaded {
 const PUT_ATTEMPTS = 4;
 
 /**
- * Uploads the object `produce` writes, retrying transient failures. `produce`
+ * Uploads the object made of the pages `produce` yields (its return value is
+ * the database checksum after them), retrying transient failures. `produce`
  * is called once per attempt and must yield the same pages each time.
+ * `workers` blocks compress at once (ObjectWriter.encode).
  */
 async function upload(
   backend: Backend,
   key: string,
   role: ObjectRole,
   header: HeaderInit,
-  produce: (writer: ObjectWriter) => Generator<Uint8Array | null, bigint>,
-  signal?: AbortSignal,
-  seal?: Sealer | null,
+  produce: () => Generator<PageEntry, bigint>,
+  options: { signal?: AbortSignal; seal?: Sealer | null; workers?: number },
 ): Promise<Uploaded> {
+  const { signal, seal, workers = 1 } = options;
   return withRetry(
     async () => {
       const writer = new ObjectWriter(header, { seal });
       let bytes = 0;
       async function* body(): AsyncGenerator<Uint8Array> {
-        const pages = produce(writer);
-        let step = pages.next();
-        while (!step.done) {
-          if (step.value) {
-            bytes += step.value.byteLength;
-            yield step.value;
-          }
-          step = pages.next();
+        for await (const part of writer.encode(produce(), workers)) {
+          bytes += part.byteLength;
+          yield part;
         }
-        const tail = writer.finish({ dbChecksum: step.value });
-        bytes += tail.byteLength;
-        yield tail;
       }
       await backend.put(key, body(), { role, signal });
       return { footer: writer.footer, bytes };
@@ -96,19 +90,18 @@ export async function shipChangeset(input: ChangesetInput): Promise<Uploaded & {
       input.key,
       "changeset",
       header,
-      function* (writer) {
+      function* () {
         after = input.before.clone();
         const page = new Uint8Array(header.pageSize);
         for (const pgno of order) {
           readFramePage(walFd, input.pages.get(pgno)!, header.pageSize, page);
           after.set(pgno, page);
-          yield writer.addPage(pgno, page);
+          yield { pgno, data: page };
         }
         after.resize(header.dbPages);
         return after.value;
       },
-      input.signal,
-      input.seal,
+      { signal: input.signal, seal: input.seal },
     );
     return { ...result, after };
   } finally {
@@ -127,6 +120,8 @@ export interface SnapshotInput {
   signal?: AbortSignal;
   /** Seals the object when encryption is configured (header.encrypted must agree). */
   seal?: Sealer | null;
+  /** Blocks compressed at once ([daemon] snapshot_workers); default 1. */
+  workers?: number;
 }
 
 /** Streams every page of the current state into a snapshot; returns it with the state's checksum. */
@@ -141,17 +136,16 @@ export async function shipSnapshot(input: SnapshotInput): Promise<Uploaded & { c
       input.key,
       "snapshot",
       header,
-      function* (writer) {
+      function* () {
         checksum = new DbChecksum(header.pageSize);
-        for (const { pgno, data } of statePages(source)) {
-          checksum.set(pgno, data);
-          yield writer.addPage(pgno, data);
+        for (const page of statePages(source)) {
+          checksum.set(page.pgno, page.data);
+          yield page;
         }
         checksum.resize(header.dbPages);
         return checksum.value;
       },
-      input.signal,
-      input.seal,
+      { signal: input.signal, seal: input.seal, workers: input.workers },
     );
     return { ...result, checksum };
   } finally {

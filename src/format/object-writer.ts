@@ -6,8 +6,13 @@
  * CRC trailer are written by finish(). With a `seal` (keyring.ts Sealer) every
  * block and the footer are sealed (seal.ts); the header then carries the seal
  * parameters in its extension area.
+ *
+ * Two ways to drive it: addPage()/finish() encode each block on the calling
+ * thread as it fills; encode() takes an iterator of pages and keeps up to
+ * `workers` blocks compressing at once on the thread pool, emitting them in
+ * order. The object's bytes are the same either way.
  */
-import { blockFrameHeader, sealBlock, storeFooter } from "./block.ts";
+import { blockFrameHeader, sealBlock, sealBlockAsync, storeFooter } from "./block.ts";
 import { crc32 } from "./crc.ts";
 import { Blake3 } from "./hash.ts";
 import { encodeHeader, headerProblem } from "./header.ts";
@@ -16,6 +21,16 @@ import type { Sealer } from "./keyring.ts";
 import { nextLineage, snapshotLineage } from "./lineage.ts";
 import { type ObjectSeal, encodeSealInfo, objectSeal } from "./seal.ts";
 import type { ObjectFooter, ObjectHeader, PageEntry } from "./types.ts";
+
+/** A full block cut from the page buffer, waiting to be compressed (and sealed). */
+interface CutBlock {
+  raw: Uint8Array;
+  /** Set when `raw` is a whole page buffer of the writer's, to reuse once the block is encoded. */
+  buffer: Uint8Array | null;
+  index: number;
+  /** The object header when this is the first block, else empty. */
+  head: Uint8Array;
+}
 
 export interface ObjectWriterOptions {
   /** Target raw bytes per block (a whole number of page entries, at least one). Default 1 MiB. */
@@ -37,7 +52,9 @@ export class ObjectWriter {
   readonly #header: Omit<ObjectHeader, "version">;
   readonly #zstdLevel: number | undefined;
   readonly #entryBytes: number;
-  readonly #block: Uint8Array;
+  #block: Uint8Array;
+  /** Page buffers whose blocks are encoded, for encode() to fill again (no copy per block). */
+  readonly #spare: Uint8Array[] = [];
   readonly #hasher = new Blake3();
   readonly #seal: ObjectSeal | undefined;
   #used = 0;
@@ -70,6 +87,42 @@ export class ObjectWriter {
 
   /** Adds the next page (ascending pgno). Returns encoded bytes when a block completes, else null. */
   addPage(pgno: number, page: Uint8Array): Uint8Array | null {
+    if (!this.#append(pgno, page)) return null;
+    return this.#encodeNow(this.#cut(false));
+  }
+
+  /**
+   * The whole object from an iterator of pages (ascending pgno) whose return
+   * value is the database checksum after them. Up to `workers` blocks are
+   * compressed at once off the calling thread while the next one fills;
+   * hashing, sealing and the CRC stay on the calling thread, in block order.
+   * One block of pages plus `workers` blocks in flight are held at a time.
+   */
+  async *encode(pages: Iterator<PageEntry, bigint>, workers: number): AsyncGenerator<Uint8Array> {
+    if (!Number.isInteger(workers) || workers < 1) throw new TypeError("workers must be a positive integer");
+    const inFlight: Promise<Uint8Array>[] = [];
+    const start = (block: CutBlock) => {
+      const pending = this.#encodeLater(block);
+      pending.catch(() => undefined); // awaited in order below; an early failure must not go unhandled meanwhile
+      inFlight.push(pending);
+    };
+    let step = pages.next();
+    while (!step.done) {
+      if (this.#append(step.value.pgno, step.value.data)) {
+        // The next block was filled while these compressed; start it once a worker is free.
+        const block = this.#cut(true);
+        while (inFlight.length >= workers) yield this.#emit(await inFlight.shift()!);
+        start(block);
+      }
+      step = pages.next();
+    }
+    if (this.#used > 0) start(this.#cut(true));
+    while (inFlight.length > 0) yield this.#emit(await inFlight.shift()!);
+    yield this.finish({ dbChecksum: step.value });
+  }
+
+  /** Copies a page into the block; true when the block is full. */
+  #append(pgno: number, page: Uint8Array): boolean {
     if (this.#footer) throw new TypeError("addPage() after finish()");
     if (!Number.isInteger(pgno) || pgno < 1) throw new TypeError(`invalid page number ${pgno}`);
     if (pgno <= this.#lastPgno) throw new TypeError(`page ${pgno} added after page ${this.#lastPgno}; pages must ascend`);
@@ -84,10 +137,7 @@ export class ObjectWriter {
     this.#used += this.#entryBytes;
     this.#lastPgno = pgno;
     this.#pageCount++;
-    if (this.#used < this.#block.byteLength) return null;
-    const out = this.#flush();
-    this.#crc = crc32(out, this.#crc);
-    return out;
+    return this.#used >= this.#block.byteLength;
   }
 
   /** Ends the object: returns the remaining bytes (last block, footer, trailer). */
@@ -100,7 +150,7 @@ export class ObjectWriter {
     if (lineage !== undefined && (!(lineage instanceof Uint8Array) || lineage.byteLength !== 32)) {
       throw new TypeError("lineage must be 32 bytes");
     }
-    const blockBytes = this.#used > 0 ? this.#flush() : this.#takeHeader();
+    const before = this.#used > 0 ? this.#encodeNow(this.#cut(false)) : this.#emit(this.#takeHeader());
     const objectHash = this.#hasher.digest();
     const footer: ObjectFooter = {
       pageCount: this.#pageCount,
@@ -113,13 +163,11 @@ export class ObjectWriter {
           : nextLineage(this.#header.lineageIn, objectHash),
       dbChecksum,
     };
-    const footerBytes = storeFooter(footer, this.#seal);
-    const out = new Uint8Array(blockBytes.byteLength + footerBytes.byteLength + TRAILER_BYTES);
-    out.set(blockBytes, 0);
-    out.set(footerBytes, blockBytes.byteLength);
-    const body = out.subarray(0, out.byteLength - TRAILER_BYTES);
-    const crc = crc32(body, this.#crc);
-    view(out).setUint32(body.byteLength, crc, true);
+    const footerBytes = this.#emit(storeFooter(footer, this.#seal));
+    const out = new Uint8Array(before.byteLength + footerBytes.byteLength + TRAILER_BYTES);
+    out.set(before, 0);
+    out.set(footerBytes, before.byteLength);
+    view(out).setUint32(out.byteLength - TRAILER_BYTES, this.#crc, true);
     this.#footer = footer;
     return out;
   }
@@ -136,17 +184,45 @@ export class ObjectWriter {
     return h;
   }
 
-  #flush(): Uint8Array {
-    const raw = this.#block.subarray(0, this.#used);
+  /**
+   * Takes the filled part of the block (hashed, numbered). `detach` when the
+   * block is encoded later: it keeps the buffer, and pages go to a spare one.
+   */
+  #cut(detach: boolean): CutBlock {
+    const full = this.#block;
+    const raw = full.subarray(0, this.#used);
     this.#hasher.update(raw);
-    const stored = sealBlock(raw, { header: this.#header, blockIndex: this.#blockCount, seal: this.#seal }, this.#zstdLevel);
-    const head = this.#takeHeader();
+    this.#used = 0;
+    if (detach) this.#block = this.#spare.pop() ?? new Uint8Array(full.byteLength);
+    return { raw, buffer: detach ? full : null, index: this.#blockCount++, head: this.#takeHeader() };
+  }
+
+  #context(index: number) {
+    return { header: this.#header, blockIndex: index, seal: this.#seal };
+  }
+
+  #encodeNow(block: CutBlock): Uint8Array {
+    return this.#emit(this.#frame(block, sealBlock(block.raw, this.#context(block.index), this.#zstdLevel)));
+  }
+
+  async #encodeLater(block: CutBlock): Promise<Uint8Array> {
+    const out = this.#frame(block, await sealBlockAsync(block.raw, this.#context(block.index), this.#zstdLevel));
+    if (block.buffer) this.#spare.push(block.buffer); // framed: nothing refers to it any more
+    return out;
+  }
+
+  #frame(block: CutBlock, stored: Uint8Array): Uint8Array {
+    const { head } = block;
     const out = new Uint8Array(head.byteLength + BLOCK_HEADER_BYTES + stored.byteLength);
     out.set(head, 0);
-    out.set(blockFrameHeader(raw.byteLength, stored.byteLength), head.byteLength);
+    out.set(blockFrameHeader(block.raw.byteLength, stored.byteLength), head.byteLength);
     out.set(stored, head.byteLength + BLOCK_HEADER_BYTES);
-    this.#used = 0;
-    this.#blockCount++;
+    return out;
+  }
+
+  /** Bytes leave the writer here, in object order, so the running CRC sees them in order. */
+  #emit(out: Uint8Array): Uint8Array {
+    this.#crc = crc32(out, this.#crc);
     return out;
   }
 }
