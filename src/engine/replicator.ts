@@ -39,8 +39,11 @@ export interface ReplicatorStats {
 }
 
 /** Something that hands out snapshot slots ([daemon] max_concurrent_snapshots). */
+/** The daemon's snapshot budget: how many run at once, and how many blocks each compresses at once. */
 export interface SnapshotSlots {
   acquire(): Promise<() => void>;
+  /** [daemon] snapshot_workers. */
+  readonly workers: number;
 }
 
 const CHECKPOINT_RETRY_MS = 5_000;
@@ -299,6 +302,7 @@ export class Replicator {
         overlay: gen?.index ?? null,
         signal: this.signal,
         seal: this.keys.sealer(this.name),
+        workers: this.slots.workers,
       });
       await writeCurrent(this.backend, this.name, backupId);
       gen?.markAllShipped();
@@ -317,36 +321,30 @@ export class Replicator {
   }
 
   /**
-   * The daemon-owned checkpoint (DESIGN.md §4.3): with the writer lock held,
-   * ship everything, let R go, backfill, take R again on slot 0, then restart
-   * the WAL with a tiny write of our own. True when the WAL was fully
-   * backfilled and restarted.
+   * The daemon-owned checkpoint (DESIGN.md §4.3), in two rounds so that the
+   * application waits only for a short tail. First, with the writer lock held
+   * for a moment, R begins again at the end of what is shipped; the lock is
+   * let go and B backfills those frames while the application keeps
+   * committing (R's read mark stops it there and forbids a WAL restart).
+   * Then, with the writer lock held again: ship the tail, let R go, backfill
+   * the frames committed meanwhile, take R again on slot 0, and restart the
+   * WAL with a tiny write of our own. True when the WAL was fully backfilled
+   * and restarted.
    */
   async checkpoint(): Promise<boolean> {
     const conns = this.requireOpen();
-    let complete = false;
-    for (let attempt = 1; ; attempt++) {
-      // Ship outside the writer lock, so the application waits for no upload.
-      await this.shipNew();
-      if (this.needSnapshot) return false;
-      try {
-        await conns.lockWriter();
-      } catch (err) {
-        this.deferCheckpoint(`writer lock busy: ${(err as Error).message}`);
-        return false;
-      }
-      this.scan();
-      if (this.needSnapshot) {
-        conns.unlockWriter();
-        return false;
-      }
-      // Commits landed between the ship and the lock: ship them unlocked and try again; after a few
-      // tries (a writer committing without pause) ship the tail under the lock so the checkpoint progresses.
-      if (!this.gen?.hasUnshipped || attempt >= CHECKPOINT_SHIP_ATTEMPTS) break;
+    if (!(await this.lockWithAllShipped())) return false;
+    try {
+      conns.endRead();
+      await conns.beginRead();
+      this.baseIsDbFile = false;
+    } finally {
       conns.unlockWriter();
     }
+    conns.checkpointPassive();
+    if (!(await this.lockWithAllShipped())) return false;
+    let complete = false;
     try {
-      if (this.gen?.hasUnshipped) await this.shipPending();
       conns.endRead();
       try {
         const result = conns.checkpointPassive();
@@ -367,6 +365,42 @@ export class Replicator {
     await this.manifest.flush();
     log.debug(`${this.name}: checkpointed and restarted the WAL`);
     return true;
+  }
+
+  /**
+   * Takes the writer lock with every commit shipped: ships outside the lock
+   * (the application waits for no upload), and when commits landed between
+   * the ship and the lock, lets go and tries again; after a few tries (a
+   * writer committing without pause) ships the tail under the lock so the
+   * checkpoint progresses. False, lock not held, when the checkpoint must wait.
+   */
+  private async lockWithAllShipped(): Promise<boolean> {
+    const conns = this.requireOpen();
+    for (let attempt = 1; ; attempt++) {
+      await this.shipNew();
+      if (this.needSnapshot) return false;
+      try {
+        await conns.lockWriter();
+      } catch (err) {
+        this.deferCheckpoint(`writer lock busy: ${(err as Error).message}`);
+        return false;
+      }
+      this.scan();
+      if (this.needSnapshot) {
+        conns.unlockWriter();
+        return false;
+      }
+      if (!this.gen?.hasUnshipped) return true;
+      if (attempt >= CHECKPOINT_SHIP_ATTEMPTS) break;
+      conns.unlockWriter();
+    }
+    try {
+      await this.shipPending();
+      return true;
+    } catch (err) {
+      conns.unlockWriter();
+      throw err;
+    }
   }
 
   private deferCheckpoint(why: string): void {
