@@ -43,7 +43,7 @@ export class WalGeneration {
       this.index.set(pgno, offset);
       this.unshipped.set(pgno, offset);
     }
-    this.pending.push(...result.commits);
+    for (const commit of result.commits) this.pending.push(commit); // not push(...): millions of commits overflow the argument stack
     const last = result.commits[result.commits.length - 1];
     this.scanned = { offset: last.endOffset, checksum1: last.checksum1, checksum2: last.checksum2 };
     this.dbPages = last.dbPages;

@@ -13,7 +13,7 @@ import type { Backend } from "../backends/types.ts";
 import type { DatabaseConfig } from "../config/types.ts";
 import type { DbChecksum } from "../format/db-checksum.ts";
 import { type Keyring, keyringFor } from "../format/keyring.ts";
-import { BakeliteError } from "../errors.ts";
+import { BakeliteError, isBakeliteError } from "../errors.ts";
 import { log } from "../ops/log.ts";
 import { backupIdTime, changesetKey, newBackupId, snapshotKey } from "../replica/names.ts";
 import { writeCurrent } from "../replica/manifest.ts";
@@ -49,7 +49,7 @@ export interface SnapshotSlots {
 const CHECKPOINT_RETRY_MS = 5_000;
 /** Tries to reach "nothing unshipped" with the writer lock held before shipping the tail under it. */
 const CHECKPOINT_SHIP_ATTEMPTS = 3;
-/** How long moveReadMark() waits for the writer lock before leaving it to the next sync. */
+/** How long a sync's moveReadMark() waits for the writer lock before leaving it to the next sync. */
 const MOVE_READ_MARK_LOCK_MS = 100;
 const CHECKPOINT_RETRY_MAX_MS = 60_000;
 
@@ -196,27 +196,21 @@ export class Replicator {
    * database) makes every application commit past SQLite's autocheckpoint
    * threshold try to checkpoint, build an index of the whole WAL and give up:
    * application commits ran ~3x slower (bench/read-slot-cost.ts). A reader on a
-   * read mark costs nothing there. So once the generation has frames and all of
-   * them are shipped, R begins again with the writer lock held (nothing can
+   * read mark costs nothing there. So once the generation has frames, R begins
+   * again with the writer lock held and every commit shipped (nothing can
    * commit or restart the WAL in between) and lands on a read mark, which also
-   * blocks WAL restarts outright. If the lock is busy, the next sync tries again.
+   * blocks WAL restarts outright. False when the lock stayed busy for
+   * `lockMs` or a new backup is due (the next sync tries again).
    */
-  private async moveReadMark(): Promise<void> {
+  private async moveReadMark(lockMs = MOVE_READ_MARK_LOCK_MS): Promise<boolean> {
     const conns = this.requireOpen();
+    if (!(await this.lockWithAllShipped(lockMs))) return false;
     try {
-      await conns.lockWriter(MOVE_READ_MARK_LOCK_MS);
-    } catch {
-      return;
-    }
-    try {
-      // Never upload while holding the application's writer lock: if commits arrived since the
-      // last ship, let go and leave the move to the next sync, which ships them first.
-      this.scan();
-      if (this.needSnapshot || this.gen?.hasUnshipped) return;
       conns.endRead();
       await conns.beginRead();
       this.rMaySitOnSlot0 = false;
       this.baseIsDbFile = false;
+      return true;
     } finally {
       conns.unlockWriter();
     }
@@ -322,27 +316,20 @@ export class Replicator {
 
   /**
    * The daemon-owned checkpoint (DESIGN.md §4.3), in two rounds so that the
-   * application waits only for a short tail. First, with the writer lock held
-   * for a moment, R begins again at the end of what is shipped; the lock is
-   * let go and B backfills those frames while the application keeps
-   * committing (R's read mark stops it there and forbids a WAL restart).
-   * Then, with the writer lock held again: ship the tail, let R go, backfill
-   * the frames committed meanwhile, take R again on slot 0, and restart the
-   * WAL with a tiny write of our own. True when the WAL was fully backfilled
-   * and restarted.
+   * application waits only for a short tail. First R moves to the end of what
+   * is shipped (moveReadMark: a moment under the writer lock), and B
+   * backfills those frames without the lock while the application keeps
+   * committing (R's read mark stops the backfill there and forbids a WAL
+   * restart). Then, with the writer lock held again and every commit
+   * shipped: let R go, backfill the frames committed meanwhile, take R again
+   * on slot 0, and restart the WAL with a tiny write of our own. True when
+   * the WAL was fully backfilled and restarted.
    */
   async checkpoint(): Promise<boolean> {
     const conns = this.requireOpen();
-    if (!(await this.lockWithAllShipped())) return false;
-    try {
-      conns.endRead();
-      await conns.beginRead();
-      this.baseIsDbFile = false;
-    } finally {
-      conns.unlockWriter();
-    }
+    if (!(await this.moveReadMark(conns.busyTimeoutMs))) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
     conns.checkpointPassive();
-    if (!(await this.lockWithAllShipped())) return false;
+    if (!(await this.lockWithAllShipped(conns.busyTimeoutMs))) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
     let complete = false;
     try {
       conns.endRead();
@@ -372,18 +359,19 @@ export class Replicator {
    * (the application waits for no upload), and when commits landed between
    * the ship and the lock, lets go and tries again; after a few tries (a
    * writer committing without pause) ships the tail under the lock so the
-   * checkpoint progresses. False, lock not held, when the checkpoint must wait.
+   * work progresses. False, lock not held, when the lock stayed busy for
+   * `lockMs` or a new backup is due.
    */
-  private async lockWithAllShipped(): Promise<boolean> {
+  private async lockWithAllShipped(lockMs: number): Promise<boolean> {
     const conns = this.requireOpen();
     for (let attempt = 1; ; attempt++) {
       await this.shipNew();
       if (this.needSnapshot) return false;
       try {
-        await conns.lockWriter();
+        await conns.lockWriter(lockMs);
       } catch (err) {
-        this.deferCheckpoint(`writer lock busy: ${(err as Error).message}`);
-        return false;
+        if (isBakeliteError(err, "DB_BUSY")) return false;
+        throw err;
       }
       this.scan();
       if (this.needSnapshot) {
@@ -403,10 +391,13 @@ export class Replicator {
     }
   }
 
-  private deferCheckpoint(why: string): void {
+  /** Schedules the next checkpoint attempt (backing off) and returns false, the checkpoint's result. */
+  private deferCheckpoint(why: string): false {
+    if (this.needSnapshot) return false; // the new backup comes first; no reason to wait
     const delay = this.checkpointBackoff.next();
     this.nextCheckpointMs = Date.now() + delay;
     log.debug(`${this.name}: checkpoint deferred ${delay} ms: ${why}`);
+    return false;
   }
 
   private commitCursor(next: Cursor): void {

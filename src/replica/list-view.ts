@@ -91,7 +91,7 @@ export function listedObjects(listing: DatabaseListing): ObjectRef[] {
   const refs: ObjectRef[] = [];
   for (const b of listing.backups) {
     if (b.snapshot) refs.push(b.snapshot);
-    refs.push(...b.changesets);
+    for (const ref of b.changesets) refs.push(ref); // not push(...): a long-lived backup can hold millions
   }
   return refs;
 }

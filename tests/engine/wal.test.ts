@@ -140,3 +140,35 @@ describe("WAL reader", () => {
     expect(wrong.commits.length).toBe(0);
   });
 });
+
+describe("walChecksum", () => {
+  /** SQLite's definition (walChecksumBytes) spelled with BigInt, for words of either byte order. */
+  function reference(data: Uint8Array, bigEndian: boolean, s1: number, s2: number): [number, number] {
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const mask = 0xffffffffn;
+    let a = BigInt(s1);
+    let b = BigInt(s2);
+    for (let i = 0; i < data.byteLength; i += 8) {
+      a = (a + BigInt(view.getUint32(i, !bigEndian)) + b) & mask;
+      b = (b + BigInt(view.getUint32(i + 4, !bigEndian)) + a) & mask;
+    }
+    return [Number(a), Number(b)];
+  }
+
+  test("matches the u32 definition on words with the top bit set, from any running state, in both byte orders", () => {
+    let x = 0x9e3779b9;
+    const data = new Uint8Array(4096 + 8);
+    for (let i = 0; i < data.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      data[i] = x >>> 24;
+    }
+    data.fill(0xff, 0, 64); // sums that overflow 2^32 on the first words
+    for (const bigEndian of [false, true]) {
+      for (const [s1, s2] of [[0, 0], [0xffffffff, 0x80000000], [123456789, 0xfffffff0]]) {
+        expect(walChecksum(data.subarray(0, 4096), bigEndian, s1, s2)).toEqual(reference(data.subarray(0, 4096), bigEndian, s1, s2));
+        // An unaligned view takes the copying path.
+        expect(walChecksum(data.subarray(4, 4100), bigEndian, s1, s2)).toEqual(reference(data.subarray(4, 4100), bigEndian, s1, s2));
+      }
+    }
+  });
+});
