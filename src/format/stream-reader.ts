@@ -1,10 +1,17 @@
 /**
  * @module format/stream-reader
- * Decodes an object as it downloads, in memory bounded by one block. push()
+ * Decodes an object as it downloads, in memory bounded by a few blocks. push()
  * hands back the pages of every block its chunk completes; end() checks the
  * trailer CRC, the object hash and the counts. Pages are therefore seen before
  * the object is proven: callers write them somewhere disposable (restore's temp
  * file) and trust nothing until end() returns.
+ *
+ * pushAsync() is push() with the decompression on the thread pool: frames are
+ * parsed and CRC'd here in order, up to `depth` blocks decompress at once, and
+ * their results are taken in order (hash, entries, counts), so pages come out
+ * exactly as push() gives them and every error surfaces at the same block.
+ * Blocks still decompressing when pushAsync() returns stay in flight; flush()
+ * waits for them before end().
  *
  * Telling the last block from the footer without knowing the total length: the
  * footer and trailer are the final TAIL_BYTES of every plaintext object
@@ -20,7 +27,7 @@
  * problem, and waiting would download the whole object first.
  */
 import { BakeliteError, isBakeliteError } from "../errors.ts";
-import { blockEntries, checkBlockFrame, loadFooter, openBlock } from "./block.ts";
+import { type BlockContext, blockEntries, checkBlockFrame, loadFooter, openBlock, openBlockAsync } from "./block.ts";
 import { crc32 } from "./crc.ts";
 import { Blake3 } from "./hash.ts";
 import { decodeHeader, headerPrefix } from "./header.ts";
@@ -30,9 +37,27 @@ import { type ObjectSeal, readerSeal } from "./seal.ts";
 import type { ObjectExpectation, ObjectFooter, ObjectHeader, PageEntry } from "./types.ts";
 import { checkExpectation, checkFooter } from "./verify.ts";
 
+/** Blocks pushAsync() decompresses at once unless told otherwise (2-4 keep two cores busy). */
+export const DEFAULT_DECODE_DEPTH = 4;
+
+/** A block whose frame is parsed and CRC'd: its stored bytes, still a view of the reader's buffer. */
+interface Frame {
+  index: number;
+  rawLength: number;
+  stored: Uint8Array;
+}
+
+/** A block decompressing on the thread pool, from `copy` (a pooled buffer) into `raw`. */
+interface InFlight {
+  copy: Uint8Array;
+  raw: Promise<Uint8Array>;
+  settled: boolean;
+}
+
 export class ObjectStreamReader {
   readonly #expect: ObjectExpectation | undefined;
   readonly #keys: ObjectKeys | undefined;
+  readonly #depth: number;
   #seal: ObjectSeal | undefined;
   #tail = TAIL_BYTES;
   #buf = new Uint8Array(64 * 1024);
@@ -42,17 +67,28 @@ export class ObjectStreamReader {
   #crc = 0;
   #hasher = new Blake3();
   #pageCount = 0;
+  /** Blocks whose pages were handed out; #framed counts those whose frames were taken. */
   #blockCount = 0;
+  #framed = 0;
   #lastPgno = 0;
   #received = 0;
   #failed: BakeliteError | null = null;
   /** A block failed authentication; reported by end() unless the CRC shows rot. */
   #deferred: BakeliteError | null = null;
   #ended = false;
+  /** pushAsync(): blocks decompressing, in block order, and buffers free for the next ones. */
+  #inFlight: InFlight[] = [];
+  #spares: Uint8Array[] = [];
+  /** pushAsync(): a bad frame, reported once the blocks before it are taken (as push() would). */
+  #badFrame: unknown = null;
+  #pumping = false;
 
-  constructor(expect?: ObjectExpectation, keys?: ObjectKeys) {
+  /** `depth`: blocks pushAsync() decompresses at once (push() decodes one at a time). */
+  constructor(expect?: ObjectExpectation, keys?: ObjectKeys, depth = DEFAULT_DECODE_DEPTH) {
+    if (!Number.isInteger(depth) || depth < 1) throw new TypeError(`decode depth must be a positive integer, got ${depth}`);
     this.#expect = expect;
     this.#keys = keys;
+    this.#depth = depth;
   }
 
   /** The header, once enough bytes have arrived to decode it. */
@@ -68,17 +104,40 @@ export class ObjectStreamReader {
   /** Feeds the next chunk; returns the pages of every block it completed (unverified until end()). */
   push(chunk: Uint8Array): PageEntry[] {
     this.#guard();
+    if (this.#inFlight.length > 0) throw new TypeError("ObjectStreamReader.push() while pushAsync() blocks are in flight");
     try {
       this.#append(chunk);
       if (this.#deferred) return this.#skim();
-      return this.#drain();
-    } catch (err) {
-      if (isBakeliteError(err, "DECRYPT_FAILED") && this.#header !== null && !this.#deferred) {
-        this.#deferred = err;
-        return this.#skim();
+      const pages: PageEntry[] = [];
+      for (let frame = this.#nextFrame(); frame; frame = this.#nextFrame()) {
+        const raw = openBlock(frame.stored, frame.rawLength, this.#context(frame.index));
+        // "none" hands back our own buffer; copy so pages survive the next push's compaction.
+        this.#accept(raw === frame.stored ? raw.slice() : raw, pages);
       }
-      throw this.#fail(err);
+      return pages;
+    } catch (err) {
+      return this.#deferOrFail(err);
     }
+  }
+
+  /**
+   * push() with up to `depth` blocks decompressing on the thread pool. Returns
+   * the pages of the blocks done so far, in order; the others stay in flight
+   * (call pushAsync() again, or flush()). Waits only when `depth` blocks are in
+   * flight and another is ready to start. Each block's pages are views of one
+   * ArrayBuffer of that block's own, which the reader no longer touches: the
+   * caller may detach it once done with the pages, to free it at once.
+   */
+  async pushAsync(chunk: Uint8Array): Promise<PageEntry[]> {
+    this.#guard();
+    this.#append(chunk);
+    return this.#pump(false);
+  }
+
+  /** Waits for every block still decompressing and returns their pages. Call before end() after pushAsync(). */
+  async flush(): Promise<PageEntry[]> {
+    this.#guard();
+    return this.#pump(true);
   }
 
   /** After a deferred failure: CRC everything but the last TRAILER_BYTES, return no pages. */
@@ -88,9 +147,21 @@ export class ObjectStreamReader {
     return [];
   }
 
+  /** A block that does not authenticate is deferred (see the module comment); anything else fails the reader. */
+  #deferOrFail(err: unknown): PageEntry[] {
+    this.#inFlight = []; // their CRC is counted; their results no longer matter
+    this.#badFrame = null;
+    if (isBakeliteError(err, "DECRYPT_FAILED") && this.#header !== null && !this.#deferred) {
+      this.#deferred = err;
+      return this.#skim();
+    }
+    throw this.#fail(err);
+  }
+
   /** Declares the input complete and verifies it. Returns the footer; throws CORRUPT_OBJECT. */
   end(): ObjectFooter {
     this.#guard();
+    if (this.#inFlight.length > 0) throw new TypeError("ObjectStreamReader.end() before flush()");
     this.#ended = true;
     try {
       if (this.#received === 0) throw corrupt("empty object (0 bytes)");
@@ -149,12 +220,16 @@ export class ObjectStreamReader {
     return out;
   }
 
-  #drain(): PageEntry[] {
-    const pages: PageEntry[] = [];
+  #context(blockIndex: number): BlockContext {
+    return { header: this.#header!, blockIndex, seal: this.#seal };
+  }
+
+  /** Decodes the header once it is all here; then takes the next block's frame once it is all here, else null. */
+  #nextFrame(): Frame | null {
     if (!this.#header) {
       const pending = this.#buf.subarray(this.#start, this.#end);
       const length = headerPrefix(pending);
-      if (length < 0 || pending.byteLength < length) return pages;
+      if (length < 0 || pending.byteLength < length) return null;
       const decoded = decodeHeader(pending);
       checkExpectation(decoded.header, this.#expect);
       this.#seal = readerSeal(decoded, pending.subarray(0, length), this.#keys);
@@ -162,25 +237,90 @@ export class ObjectStreamReader {
       this.#take(length);
       this.#header = decoded.header;
     }
-    const header = this.#header;
+    if (this.#end - this.#start <= this.#tail) return null;
     const dv = view(this.#buf);
-    while (this.#end - this.#start > this.#tail) {
-      const rawLength = dv.getUint32(this.#start, true);
-      const storedLength = dv.getUint32(this.#start + 4, true);
-      checkBlockFrame(rawLength, storedLength, header.pageSize, this.#blockCount);
-      if (this.#end - this.#start < BLOCK_HEADER_BYTES + storedLength) break;
-      this.#take(BLOCK_HEADER_BYTES);
-      const stored = this.#take(storedLength);
-      const raw = openBlock(stored, rawLength, { header, blockIndex: this.#blockCount, seal: this.#seal });
-      // "none" hands back our own buffer; copy so pages survive the next push's compaction.
-      const owned = raw === stored ? raw.slice() : raw;
-      this.#hasher.update(owned);
-      const entries = blockEntries(owned, header.pageSize, this.#lastPgno, header.dbPages);
-      this.#lastPgno = entries[entries.length - 1].pgno;
-      this.#pageCount += entries.length;
-      this.#blockCount++;
-      for (const e of entries) pages.push(e);
+    const rawLength = dv.getUint32(this.#start, true);
+    const storedLength = dv.getUint32(this.#start + 4, true);
+    checkBlockFrame(rawLength, storedLength, this.#header.pageSize, this.#framed);
+    if (this.#end - this.#start < BLOCK_HEADER_BYTES + storedLength) return null;
+    this.#take(BLOCK_HEADER_BYTES);
+    return { index: this.#framed++, rawLength, stored: this.#take(storedLength) };
+  }
+
+  /** Takes a decoded block, in block order: hash, entries, counts; its pages go onto `pages`. */
+  #accept(raw: Uint8Array, pages: PageEntry[]): void {
+    const header = this.#header!;
+    this.#hasher.update(raw);
+    const entries = blockEntries(raw, header.pageSize, this.#lastPgno, header.dbPages);
+    this.#lastPgno = entries[entries.length - 1].pgno;
+    this.#pageCount += entries.length;
+    this.#blockCount++;
+    for (const e of entries) pages.push(e);
+  }
+
+  /** Starts every complete block it may, takes the finished ones in order; `all` waits for every one. */
+  async #pump(all: boolean): Promise<PageEntry[]> {
+    if (this.#pumping) throw new TypeError("ObjectStreamReader: await each pushAsync() or flush() before the next call");
+    this.#pumping = true;
+    const pages: PageEntry[] = [];
+    try {
+      if (this.#deferred) return this.#skim();
+      for (;;) {
+        const waiting = this.#startBlocks();
+        const head = this.#inFlight[0];
+        if (!head) {
+          if (this.#badFrame) throw this.#badFrame;
+          return pages;
+        }
+        if (!head.settled && !waiting && !all) return pages;
+        const raw = await head.raw;
+        this.#inFlight.shift();
+        // A block's pages must be views of a buffer of its own (see pushAsync): not the pooled copy ("none"), nor part of a larger one.
+        const owned = raw.buffer === head.copy.buffer || raw.byteLength !== raw.buffer.byteLength ? raw.slice() : raw;
+        this.#spares.push(head.copy);
+        this.#accept(owned, pages);
+      }
+    } catch (err) {
+      return this.#deferOrFail(err);
+    } finally {
+      this.#pumping = false;
     }
-    return pages;
+  }
+
+  /** Starts blocks until `depth` are in flight; true when a complete one is left waiting. */
+  #startBlocks(): boolean {
+    while (this.#badFrame === null) {
+      let frame: Frame | null;
+      try {
+        if (this.#inFlight.length >= this.#depth) return this.#nextFrameReady();
+        frame = this.#nextFrame();
+      } catch (err) {
+        if (this.#inFlight.length === 0) throw err;
+        this.#badFrame = err;
+        return false;
+      }
+      if (!frame) return false;
+      this.#inFlight.push(this.#open(frame));
+    }
+    return false;
+  }
+
+  /** True when the buffer holds a whole block frame (not yet taken). */
+  #nextFrameReady(): boolean {
+    if (this.#end - this.#start <= this.#tail) return false;
+    return this.#end - this.#start >= BLOCK_HEADER_BYTES + view(this.#buf).getUint32(this.#start + 4, true);
+  }
+
+  #open(frame: Frame): InFlight {
+    const size = frame.stored.byteLength;
+    let copy = this.#spares.pop();
+    if (!copy || copy.byteLength < size) copy = new Uint8Array(Math.max(size, copy?.byteLength ?? 0));
+    copy.set(frame.stored);
+    const block: InFlight = { copy, raw: Promise.resolve(copy), settled: false };
+    block.raw = openBlockAsync(copy.subarray(0, size), frame.rawLength, this.#context(frame.index)).finally(() => {
+      block.settled = true;
+    });
+    block.raw.catch(() => {}); // reported when its turn comes, or dropped with the reader
+    return block;
   }
 }
