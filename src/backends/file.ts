@@ -108,13 +108,30 @@ export class FileBackend implements Backend {
     }
   }
 
-  async *getStream(key: string, range?: ByteRange): AsyncGenerator<Uint8Array> {
+  getStream(key: string, range?: ByteRange): AsyncGenerator<Uint8Array> {
+    return this.readChunks(key, range, (size) => new Uint8Array(size));
+  }
+
+  /**
+   * getStream() into two read buffers used in turn, so a long read leaves no
+   * garbage behind (JavaScriptCore frees fresh 1 MiB chunks late, and restore's
+   * peak memory was mostly those). A chunk is overwritten by the read after the
+   * next one: the caller may ask for one chunk ahead, and must be done with a
+   * chunk (e.g. have copied it) before asking for the second after it.
+   */
+  getStreamReusing(key: string, range?: ByteRange): AsyncGenerator<Uint8Array> {
+    const buffers = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+    let turn = 0;
+    return this.readChunks(key, range, (size) => buffers[turn++ % 2].subarray(0, size));
+  }
+
+  private async *readChunks(key: string, range: ByteRange | undefined, buffer: (size: number) => Uint8Array): AsyncGenerator<Uint8Array> {
     checkRange(range);
     const handle = await this.openForRead(key);
     try {
       let [at, end] = span((await handle.stat()).size, range);
       while (at < end) {
-        const chunk = new Uint8Array(Math.min(READ_CHUNK, end - at));
+        const chunk = buffer(Math.min(READ_CHUNK, end - at));
         const { bytesRead } = await handle.read(chunk, 0, chunk.length, at).catch((err) => {
           throw fileError(err, "get", key, this.pathOf(key), this.root);
         });

@@ -36,6 +36,27 @@ describe("file backend", () => {
     expect(b.describe).toBe(`file:${root}`);
   });
 
+  test("getStreamReusing reads what getStream reads, ranges included, through two buffers used in turn", async () => {
+    const bytes = new Uint8Array(3 * (1 << 20) + 12345).map((_, i) => (i * 31 + (i >> 11)) & 0xff);
+    await b.put("db/big", bytes);
+    const seen: Uint8Array[] = [];
+    const copies: Uint8Array[] = [];
+    for await (const chunk of b.getStreamReusing("db/big")) {
+      seen.push(chunk);
+      copies.push(chunk.slice());
+    }
+    expect(Buffer.concat(copies)).toEqual(Buffer.from(bytes));
+    expect(seen.length).toBe(4);
+    expect(seen[2].buffer).toBe(seen[0].buffer);
+    expect(seen[3].buffer).toBe(seen[1].buffer);
+    expect(seen[1].buffer).not.toBe(seen[0].buffer);
+    const range = { offset: 1000, length: 2 * (1 << 20) };
+    const ranged: Uint8Array[] = [];
+    for await (const chunk of b.getStreamReusing("db/big", range)) ranged.push(chunk.slice());
+    expect(Buffer.concat(ranged)).toEqual(Buffer.from(bytes.subarray(1000, 1000 + range.length)));
+    await expectNotFound(() => collect(b.getStreamReusing("db/missing")));
+  });
+
   test("a missing root lists empty, reads as not found, and is created by the first put", async () => {
     expect(await listKeys(b, "")).toEqual([]);
     expect(await b.stat("x")).toBeNull();
