@@ -15,9 +15,8 @@ import { bytesEqual, nextLineage, snapshotLineage } from "../format/lineage.ts";
 import type { ObjectKeys } from "../format/keyring.ts";
 import { ObjectStreamReader, decodeObject } from "../format/object-reader.ts";
 import type { ObjectExpectation, ObjectHeader, PageEntry } from "../format/types.ts";
+import { PageWrites } from "./restore-writes.ts";
 import type { ObjectRef } from "./types.ts";
-
-const WRITE_BUFFER_BYTES = 1 << 20;
 
 function expectationOf(ref: ObjectRef, db: string): ObjectExpectation {
   return { kind: ref.kind, dbName: db, backupId: ref.backupId, txidStart: ref.txidStart, txidEnd: ref.txidEnd, level: ref.level };
@@ -41,8 +40,8 @@ export class ChainApplier {
   readonly #file: FileHandle;
   readonly #db: string;
   readonly #keys: ObjectKeys | undefined;
-  readonly #buffer = new Uint8Array(WRITE_BUFFER_BYTES);
   #checksum: DbChecksum | null = null;
+  #writes: PageWrites | null = null;
   #lineage: Uint8Array | null = null;
   #dbPages = 0;
 
@@ -66,19 +65,29 @@ export class ChainApplier {
     return this.#checksum?.value ?? 0n;
   }
 
-  /** Streams the snapshot into the file. `chunks` is the object's body. */
+  /**
+   * Streams the snapshot into the file. `chunks` is the object's body; the next
+   * chunk is read, blocks decompress and pages are written while this thread
+   * takes the decoded blocks in order (format/stream-reader.ts pushAsync).
+   */
   async applySnapshot(ref: ObjectRef, chunks: AsyncIterable<Uint8Array>, onChunk: (bytes: number) => void): Promise<void> {
     if (this.#lineage) throw new TypeError("applySnapshot() must come first");
     const reader = new ObjectStreamReader(expectationOf(ref, this.#db), this.#keys);
-    for await (const chunk of chunks) {
-      onChunk(chunk.byteLength);
-      const pages = reader.push(chunk);
-      if (!this.#checksum && reader.header) {
-        checkTimestamp(reader.header, ref);
-        this.#checksum = new DbChecksum(reader.header.pageSize);
+    try {
+      for await (const chunk of readAhead(chunks)) {
+        onChunk(chunk.byteLength);
+        const pages = await reader.pushAsync(chunk);
+        if (!this.#checksum && reader.header) {
+          checkTimestamp(reader.header, ref);
+          this.#start(reader.header.pageSize);
+        }
+        await this.#apply(pages);
       }
-      for (const page of pages) this.#checksum!.set(page.pgno, page.data);
-      await this.#writePages(pages);
+      await this.#apply(await reader.flush());
+      await this.#writes?.settle();
+    } catch (err) {
+      await this.#writes?.settle().catch(() => {}); // never leave a write running on a file the caller may close
+      throw err;
     }
     const footer = reader.end();
     const header = reader.header!;
@@ -89,6 +98,18 @@ export class ChainApplier {
     this.#assertChecksum(footer.dbChecksum, header.txidEnd);
     await this.#setSize(header);
     this.#lineage = footer.lineage;
+  }
+
+  #start(pageSize: number): void {
+    this.#checksum = new DbChecksum(pageSize);
+    this.#writes = new PageWrites(this.#file, pageSize);
+  }
+
+  /** Adds a snapshot's pages to the checksum and starts writing them; their blocks are freed once written. */
+  async #apply(pages: PageEntry[]): Promise<void> {
+    if (pages.length === 0) return;
+    for (const page of pages) this.#checksum!.set(page.pgno, page.data);
+    await this.#writes!.write(pages, true);
   }
 
   /** Verifies a whole change-set, then applies it. */
@@ -117,7 +138,8 @@ export class ChainApplier {
     for (const page of pages) this.#checksum.set(page.pgno, page.data);
     this.#checksum.resize(header.dbPages);
     this.#assertChecksum(footer.dbChecksum, header.txidEnd);
-    await this.#writePages(pages);
+    await this.#writes!.write(pages);
+    await this.#writes!.settle();
     await this.#setSize(header);
     this.#lineage = footer.lineage;
   }
@@ -138,32 +160,28 @@ export class ChainApplier {
     }
   }
 
-  /** Writes pages (ascending pgno), coalescing runs of consecutive pages into one write. */
-  async #writePages(pages: PageEntry[]): Promise<void> {
-    const pageSize = this.pageSize;
-    let used = 0;
-    let runStart = 0;
-    let nextPgno = -1;
-    const flush = async () => {
-      if (used === 0) return;
-      // A short write is not an error by itself: write the rest, and a full disk then fails with ENOSPC (DISK_FULL).
-      let done = 0;
-      while (done < used) {
-        const { bytesWritten } = await this.#file.write(this.#buffer, done, used - done, (runStart - 1) * pageSize + done);
-        if (bytesWritten === 0) throw new BakeliteError("IO", `write made no progress (${done} of ${used} bytes)`);
-        done += bytesWritten;
+}
+
+/** Asks for the next chunk before the current one is handed on, so reading overlaps with decoding. */
+async function* readAhead(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = chunks[Symbol.asyncIterator]();
+  let next = it.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) {
+        finished = true;
+        return;
       }
-      used = 0;
-    };
-    for (const { pgno, data } of pages) {
-      if (pgno !== nextPgno || used + pageSize > this.#buffer.byteLength) {
-        await flush();
-        runStart = pgno;
-      }
-      this.#buffer.set(data, used); // pages are at most 64 KiB, the buffer 1 MiB
-      used += pageSize;
-      nextPgno = pgno + 1;
+      next = it.next();
+      next.catch(() => {}); // reported when awaited; dropped when the consumer stops first
+      yield result.value;
     }
-    await flush();
+  } catch (err) {
+    finished = true; // a throwing iterator is already closed
+    throw err;
+  } finally {
+    if (!finished) await it.return?.().catch(() => undefined);
   }
 }

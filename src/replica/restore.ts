@@ -12,6 +12,7 @@
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { FileBackend } from "../backends/file.ts";
 import type { Backend } from "../backends/types.ts";
 import { BakeliteError, toBakeliteError } from "../errors.ts";
 import type { ObjectKeys } from "../format/keyring.ts";
@@ -99,7 +100,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreS
       checkAbort();
       try {
         if (ref.kind === "snapshot") {
-          await applier.applySnapshot(ref, abortable(backend.getStream(ref.key), checkAbort), counted);
+          await applier.applySnapshot(ref, abortable(snapshotBody(backend, ref.key), checkAbort), counted);
         } else {
           const bytes = await backend.get(ref.key);
           counted(bytes.byteLength);
@@ -165,6 +166,15 @@ async function prove(
       hint: "The disk returned other bytes than were written; check the filesystem.",
     });
   }
+}
+
+/**
+ * The snapshot's bytes. From the file backend they come through two reused
+ * read buffers, so reading leaves no garbage; applySnapshot copies each chunk
+ * before it asks for the second after it, as getStreamReusing requires.
+ */
+function snapshotBody(backend: Backend, key: string): AsyncIterable<Uint8Array> {
+  return backend instanceof FileBackend ? backend.getStreamReusing(key) : backend.getStream(key);
 }
 
 /** Checks for cancellation between chunks so a large snapshot download stops promptly. */

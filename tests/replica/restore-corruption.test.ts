@@ -8,10 +8,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { BakeliteError, type ErrorCode } from "../../src/errors.ts";
 import { crc32 } from "../../src/format/crc.ts";
+import { ObjectStreamReader, readHeader } from "../../src/format/object-reader.ts";
 import { restoreDatabase } from "../../src/replica/restore.ts";
 import { changesetKey, newBackupId } from "../../src/replica/names.ts";
 import type { RestoreSummary, RestoreTarget } from "../../src/replica/types.ts";
-import { ReplicaBuilder, buildWorkload, diffImages, dump, imageChecksum, tempDir, type DbImage } from "./helpers.ts";
+import { errorOf } from "../format/fixtures.ts";
+import { ReplicaBuilder, SourceDb, buildWorkload, diffImages, dump, imageChecksum, tempDir, type DbImage } from "./helpers.ts";
 import { tempBackend, type TempBackend } from "./temp-backend.ts";
 
 const T0 = Date.UTC(2026, 4, 30, 12, 0, 0);
@@ -63,13 +65,18 @@ function flipByte(key: string, at: (length: number) => number): Promise<void> {
   return write(key, bytes);
 }
 
+/** Re-seals the CRC trailer after a deliberate edit, as an attacker with write access would. */
+function recrc(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  return out;
+}
+
 /** Rewrites the format version and re-seals the CRC trailer, so only the version is "wrong". */
 function withVersion(bytes: Uint8Array, version: number): Uint8Array {
   const out = bytes.slice();
-  const dv = new DataView(out.buffer);
-  dv.setUint16(4, version, true);
-  dv.setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
-  return out;
+  new DataView(out.buffer).setUint16(4, version, true);
+  return recrc(out);
 }
 
 describe("restore refuses damaged objects", () => {
@@ -228,6 +235,56 @@ describe("restore never skips a missing object", () => {
     const err = await restore().catch((e: BakeliteError) => e);
     expect((err as BakeliteError).code).toBe("NO_BACKUP");
     expect((err as BakeliteError).message).toBe(`no backup of app on ${backend.describe}`);
+    expect(fs.readdirSync(path.join(work, "out"))).toEqual([]);
+  });
+});
+
+describe("restore of a snapshot decoded several blocks at a time", () => {
+  const ID2 = newBackupId(T0 + 3_600_000, 2);
+
+  /** A second backup whose snapshot spans about 60 blocks; returns its key. */
+  async function manyBlockSnapshot(): Promise<string> {
+    const dir = path.join(work, "many");
+    fs.mkdirSync(dir);
+    const src = new SourceDb(dir);
+    src.exec("CREATE TABLE t(x TEXT)");
+    src.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120) INSERT INTO t SELECT printf('%.*c', 3000, char(65 + i % 26)) FROM n");
+    const many = new ReplicaBuilder(backend, "app", ID2, { blockBytes: 2 * 4100 });
+    const { key } = await many.snapshot(src.file, 1, T0 + 3_600_000);
+    src.close();
+    return key;
+  }
+
+  /** Byte offset of each block frame in an object. */
+  function blockStarts(bytes: Uint8Array): number[] {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset);
+    const starts = [readHeader(bytes).headerBytes];
+    while (starts.length < 40) starts.push(starts.at(-1)! + 8 + dv.getUint32(starts.at(-1)! + 4, true));
+    return starts;
+  }
+
+  test("it restores byte for byte", async () => {
+    await manyBlockSnapshot();
+    await restoreDatabase({ backend, db: "app", output: output(), target: { kind: "latest" }, backupId: ID2 });
+    expect(Buffer.from(fs.readFileSync(output())).equals(Buffer.from(fs.readFileSync(path.join(work, "many", "source.db"))))).toBe(true);
+  });
+
+  test("a block in the middle that does not decompress (CRC intact) fails with the error the one-at-a-time reader gives, naming that block", async () => {
+    const key = await manyBlockSnapshot();
+    const bytes = read(key);
+    expect(readHeader(bytes).header.dbPages).toBeGreaterThan(100);
+    bytes[blockStarts(bytes)[30] + 8] ^= 0xff; // block 30's zstd magic
+    const damaged = recrc(bytes);
+    await write(key, damaged);
+    const reader = new ObjectStreamReader();
+    const expected = errorOf(() => {
+      reader.push(damaged);
+      reader.end();
+    });
+    expect(expected.message).toBe("corrupt zstd block (block 30)");
+    const err = await restoreDatabase({ backend, db: "app", output: output(), target: { kind: "latest" }, backupId: ID2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BakeliteError);
+    expect(`${(err as BakeliteError).code}: ${(err as BakeliteError).message}`).toBe(`CORRUPT_OBJECT: ${key}: ${expected.message}`);
     expect(fs.readdirSync(path.join(work, "out"))).toEqual([]);
   });
 });
