@@ -39,6 +39,7 @@ export type ErrorCode =
   | "OUTPUT_EXISTS"
   | "DISK_FULL"
   | "IO"
+  | "DB_REPLACED"
   // backends
   | "NOT_FOUND"
   | "BACKEND_IO"
@@ -69,6 +70,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   OUTPUT_EXISTS: ExitCode.failure,
   DISK_FULL: ExitCode.failure,
   IO: ExitCode.failure,
+  DB_REPLACED: ExitCode.failure,
   NOT_FOUND: ExitCode.notFound,
   BACKEND_IO: ExitCode.failure,
   BACKEND_AUTH: ExitCode.failure,
@@ -85,7 +87,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
 };
 
 /** Codes a retry can fix; everything else is fatal for the operation. */
-const retryableCodes = new Set<ErrorCode>(["BACKEND_IO", "BACKEND_TIMEOUT", "DB_BUSY", "IO", "DISK_FULL"]);
+const retryableCodes = new Set<ErrorCode>(["BACKEND_IO", "BACKEND_TIMEOUT", "DB_BUSY", "IO", "DISK_FULL", "DB_REPLACED"]);
 
 export interface ErrorOptions {
   hint?: string;

@@ -112,6 +112,15 @@ export class ControlConnections {
           hint: "Have the application run PRAGMA journal_mode=WAL once; bakelite never changes it for you.",
         });
       }
+      // SQLite opens the -wal and -shm by path at a connection's first read, not when the
+      // connection opens. A database file replaced in between would leave a connection
+      // holding the old file's pages and the new file's WAL: its writes (our seq table)
+      // would land in the new database as pages of the old one. So every connection reads
+      // once now, and only then is the file at the path checked to be the one we hold.
+      for (const db of [conns.r, conns.a, conns.b]) {
+        await retryBusy(() => db.query("SELECT count(*) FROM sqlite_master").get(), busyTimeoutMs, "read the schema");
+      }
+      conns.assertNotReplaced();
       await conns.ensureSeqTable();
       await conns.beginRead();
       return conns;
@@ -171,9 +180,19 @@ export class ControlConnections {
     this.reading = false;
   }
 
-  /** A: take the writer lock (BEGIN IMMEDIATE): the WAL cannot grow until unlockWriter(). */
+  /**
+   * A: take the writer lock (BEGIN IMMEDIATE): the WAL cannot grow until
+   * unlockWriter(). Every write and checkpoint of ours happens under it, so it
+   * is also where a replaced database file is caught before we touch anything.
+   */
   async lockWriter(timeoutMs = this.busyTimeoutMs): Promise<void> {
     await retryBusy(() => this.a.exec("BEGIN IMMEDIATE"), timeoutMs, "take the writer lock");
+    try {
+      this.assertNotReplaced();
+    } catch (err) {
+      this.unlockWriter();
+      throw err;
+    }
   }
 
   unlockWriter(): void {
@@ -182,6 +201,7 @@ export class ControlConnections {
 
   /** B: a PASSIVE checkpoint. Never waits on readers or writers. */
   checkpointPassive(): CheckpointResult {
+    this.assertNotReplaced();
     const row = this.b.query("PRAGMA wal_checkpoint(PASSIVE)").get() as Record<string, number>;
     const values = Object.values(row);
     return { busy: values[0], log: values[1], checkpointed: values[2] };
@@ -193,6 +213,13 @@ export class ControlConnections {
    */
   async bumpSeq(): Promise<void> {
     await this.writeOnce([`UPDATE ${SEQ_TABLE} SET seq = seq + 1 WHERE id = 1`]);
+  }
+
+  /** Throws DB_REPLACED (retryable: the daemon reopens) when the file at dbPath is not the one we hold. */
+  assertNotReplaced(): void {
+    if (this.replaced()) {
+      throw new BakeliteError("DB_REPLACED", `database ${this.dbPath} was replaced by another file; reopening`, { retryable: true });
+    }
   }
 
   /** True when the file at dbPath is no longer the one these connections hold open. */

@@ -255,6 +255,7 @@ export class Replicator {
       key,
       header,
       walPath: this.walPath,
+      dbFd: this.requireOpen().dbFd,
       pages: gen.unshipped,
       before: this.checksum!,
       signal: this.signal,

@@ -6,9 +6,10 @@
  * A body is produced by a function, not held, so a retried upload re-reads
  * the (R-protected) files instead of buffering the object.
  */
-import { closeSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import type { Backend, ObjectRole } from "../backends/types.ts";
 import { withRetry } from "../backends/retry.ts";
+import { BakeliteError } from "../errors.ts";
 import { DbChecksum } from "../format/db-checksum.ts";
 import type { Sealer } from "../format/keyring.ts";
 import { ObjectWriter } from "../format/object-writer.ts";
@@ -69,6 +70,8 @@ export interface ChangesetInput {
   key: string;
   header: HeaderInit;
   walPath: string;
+  /** The replicator's long-lived database descriptor: the -wal must belong to this file. */
+  dbFd: number;
   /** pgno -> newest unshipped frame offset. */
   pages: Map<number, number>;
   /** Checksum of the shipped state; not modified. */
@@ -83,7 +86,7 @@ export async function shipChangeset(input: ChangesetInput): Promise<Uploaded & {
   const { header } = input;
   const order = [...input.pages.keys()].filter((p) => p <= header.dbPages).sort((a, b) => a - b);
   let after = input.before;
-  const walFd = openSync(input.walPath, "r");
+  const walFd = openWalBeside(input.walPath, input.dbFd);
   try {
     const result = await upload(
       input.backend,
@@ -166,10 +169,34 @@ export function checksumState(dbFd: number, walPath: string, overlay: Map<number
   }
 }
 
-/** Opens the -wal file beside the (borrowed, long-lived) database descriptor. The -wal file carries no SQLite locks. */
+/** Opens the -wal file beside the (borrowed, long-lived) database descriptor when the state needs frames from it. */
 function openState(dbFd: number, walPath: string, overlay: Map<number, number> | null): { dbFd: number; walFd: number | null } {
-  const walFd = overlay && overlay.size > 0 ? openSync(walPath, "r") : null;
+  const walFd = overlay && overlay.size > 0 ? openWalBeside(walPath, dbFd) : null;
   return { dbFd, walFd };
+}
+
+/**
+ * Opens the -wal file (it carries no SQLite locks) to read frames that belong
+ * to the database `dbFd` holds. The -wal is opened by path, so if the
+ * database file was replaced since the replicator last looked, its offsets
+ * would point into the new file's frames: the file at the database path must
+ * still be ours once the -wal is open (then both descriptors stay with the
+ * same database, whatever is renamed later).
+ */
+function openWalBeside(walPath: string, dbFd: number): number {
+  const walFd = openSync(walPath, "r");
+  const dbPath = walPath.slice(0, -"-wal".length);
+  let same = false;
+  try {
+    same = statSync(dbPath).ino === fstatSync(dbFd).ino;
+  } catch {
+    same = false;
+  }
+  if (!same) {
+    closeSync(walFd);
+    throw new BakeliteError("DB_REPLACED", `database ${dbPath} was replaced by another file; reopening`, { retryable: true });
+  }
+  return walFd;
 }
 
 function closeState(fds: { dbFd: number; walFd: number | null }): void {
