@@ -88,11 +88,11 @@ test("the replica check at open rides out transient list failures, and still rep
  * checkpoint. Here an application lock makes the daemon's first read busy, so
  * its retry comes after the swap every time.
  *
- * The fix belongs in src/engine/control.ts: once every connection has opened
- * its WAL (a read on R, A and B), check that the file at the path is still the
- * one dbFd holds, and check again under A's writer lock before every write
- * (_bakelite_seq, bumpSeq, the checkpoint); on a mismatch close (SQLite skips
- * the checkpoint and the WAL delete for a moved file) and retry the open.
+ * Fixed in src/engine/control.ts: once every connection has opened its WAL (a
+ * read on R, A and B), the file at the path must still be the one dbFd holds,
+ * and again under A's writer lock before every write (_bakelite_seq, bumpSeq,
+ * the checkpoint); on a mismatch the open fails with DB_REPLACED and is retried
+ * (SQLite skips the checkpoint and the WAL delete when closing a moved file).
  */
 test("control connections opened across a swap of the database file never write into the new file", async () => {
   const dir = tempDir();
