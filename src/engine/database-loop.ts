@@ -72,6 +72,7 @@ export class DatabaseLoop {
     while (!this.stop.aborted) {
       try {
         await this.step();
+        this.wakeup.eager = this.replicator.readerMaySitOnSlot0;
         await this.wakeup.wait(this.nextWaitMs());
       } catch (err) {
         if (this.stop.aborted) break;

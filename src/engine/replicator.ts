@@ -90,6 +90,11 @@ export class Replicator {
     return this.config.name;
   }
 
+  /** R's read transaction may be on WAL read slot 0: the next commit should be shipped at once (see moveReadMark). */
+  get readerMaySitOnSlot0(): boolean {
+    return this.isOpen && this.rMaySitOnSlot0;
+  }
+
   get backupId(): string | null {
     return this.cursor?.backupId ?? null;
   }
