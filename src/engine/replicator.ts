@@ -26,7 +26,7 @@ import { changesetHeader, snapshotHeader } from "./object-headers.ts";
 import { Backoff } from "../backends/retry.ts";
 import { ManifestKeeper } from "./manifest-keeper.ts";
 import { readDbFileInfo } from "./page-reader.ts";
-import { checkReplica, decideResume } from "./resume.ts";
+import { checkReplica, decideResume, retriedAtOpen } from "./resume.ts";
 import { shipChangeset, shipSnapshot } from "./ship.ts";
 import { WAL_HEADER_BYTES, readWalHeader } from "./wal.ts";
 
@@ -147,7 +147,7 @@ export class Replicator {
       log.warn(`${this.name}: backup ${newer} on ${this.backend.describe} is newer than ${cursor.backupId}, the one the cursor continues (a crash came between its snapshot and the cursor); starting a new backup so that restore's latest is where new commits go`);
       return;
     }
-    const sealChange = await sealModeChange(this.backend, cursor, this.keys);
+    const sealChange = await retriedAtOpen(() => sealModeChange(this.backend, cursor, this.keys), this.signal);
     if (sealChange) {
       this.needSnapshot = true;
       log.warn(`${this.name}: ${sealChange}; starting a new backup`);

@@ -20,7 +20,17 @@ import { readDbFileInfo } from "./page-reader.ts";
 import { checksumState } from "./ship.ts";
 import { readWalHeader } from "./wal.ts";
 
-const LIST_ATTEMPTS = 4;
+const OPEN_READ_ATTEMPTS = 4;
+
+/**
+ * The retry policy of the backend reads made while opening a database (the
+ * listing, the snapshot's key header): retried like uploads, because a
+ * failed open closes R and lets the application checkpoint away frames that
+ * were not shipped yet, which costs a full snapshot.
+ */
+export function retriedAtOpen<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return withRetry(read, { attempts: OPEN_READ_ATTEMPTS, baseMs: 200, maxMs: 2_000, signal });
+}
 
 export type ResumeDecision =
   | {
@@ -52,7 +62,7 @@ export interface ReplicaCheck {
  * failing the whole open (which would close R and escalate the daemon's backoff).
  */
 export function checkReplica(backend: Backend, cursor: Cursor, signal?: AbortSignal): Promise<ReplicaCheck> {
-  return withRetry(async () => {
+  return retriedAtOpen(async () => {
     let snapshot = false;
     let last = cursor.txid === cursor.snapshotTxid;
     let newerBackup: string | null = null;
@@ -67,7 +77,7 @@ export function checkReplica(backend: Backend, cursor: Cursor, signal?: AbortSig
       }
     }
     return { hasCursor: snapshot && last, newerBackup };
-  }, { attempts: LIST_ATTEMPTS, baseMs: 200, maxMs: 2_000, signal });
+  }, signal);
 }
 
 export function decideResume(dbFd: number, walPath: string, cursor: Cursor): ResumeDecision {

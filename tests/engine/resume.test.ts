@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { closeSync, openSync } from "node:fs";
+import { FaultyBackend } from "../../src/backends/faulty.ts";
+import { FileBackend } from "../../src/backends/file.ts";
 import { readCursor, type Cursor } from "../../src/engine/cursor.ts";
 import { decideResume } from "../../src/engine/resume.ts";
 import { startDaemon } from "../helpers/daemon.ts";
@@ -79,5 +81,29 @@ describe("resume decisions", () => {
     python(cfg.dbPath, "con.execute('PRAGMA wal_checkpoint(TRUNCATE)')");
     db.run("INSERT INTO t (v) VALUES ('next generation')");
     expect(decide().action).toBe("new-backup");
+  });
+});
+
+describe("reads at open", () => {
+  test("a transient failure reading the snapshot's key header at open is retried, not taken for a new key (which would start a new backup)", async () => {
+    const t = tempDir("resume-open");
+    cleanups.push(t.cleanup);
+    const cfg = writeConfig(t.dir);
+    const db = openAppDb(cfg.dbPath);
+    cleanups.push(() => db.close());
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    for (let i = 0; i < 5; i++) db.run("INSERT INTO t (v) VALUES (?)", [`r${i}`]);
+    const faulty = new FaultyBackend(new FileBackend(cfg.replica), { seed: 7 });
+    const backendFor = async () => faulty;
+    await startDaemon(cfg.config, backendFor).stop();
+    const before = readCursor(cfg.dbPath, "app")!;
+    db.run("INSERT INTO t (v) VALUES ('after the restart')");
+    // The open lists the backup (retried already) and then reads the snapshot's header: fail those reads twice.
+    faulty.failNext("get", 2, "errorBefore");
+    await startDaemon(cfg.config, backendFor).stop();
+    const after = readCursor(cfg.dbPath, "app")!;
+    expect(faulty.stats().errorBefore).toBe(2);
+    expect(after.backupId).toBe(before.backupId);
+    expect(after.txid).toBeGreaterThan(before.txid);
   });
 });
