@@ -105,6 +105,7 @@ export class ObjectStreamReader {
   push(chunk: Uint8Array): PageEntry[] {
     this.#guard();
     if (this.#inFlight.length > 0) throw new TypeError("ObjectStreamReader.push() while pushAsync() blocks are in flight");
+    this.#guardIdle();
     try {
       this.#append(chunk);
       if (this.#deferred) return this.#skim();
@@ -130,6 +131,7 @@ export class ObjectStreamReader {
    */
   async pushAsync(chunk: Uint8Array): Promise<PageEntry[]> {
     this.#guard();
+    this.#guardIdle();
     this.#append(chunk);
     return this.#pump(false);
   }
@@ -137,6 +139,7 @@ export class ObjectStreamReader {
   /** Waits for every block still decompressing and returns their pages. Call before end() after pushAsync(). */
   async flush(): Promise<PageEntry[]> {
     this.#guard();
+    this.#guardIdle();
     return this.#pump(true);
   }
 
@@ -188,6 +191,10 @@ export class ObjectStreamReader {
   #guard(): void {
     if (this.#failed) throw this.#failed;
     if (this.#ended) throw new TypeError("ObjectStreamReader used after end()");
+  }
+
+  #guardIdle(): void {
+    if (this.#pumping) throw new TypeError("ObjectStreamReader: await each pushAsync() or flush() before the next call");
   }
 
   #fail(err: unknown): unknown {
@@ -260,7 +267,6 @@ export class ObjectStreamReader {
 
   /** Starts every complete block it may, takes the finished ones in order; `all` waits for every one. */
   async #pump(all: boolean): Promise<PageEntry[]> {
-    if (this.#pumping) throw new TypeError("ObjectStreamReader: await each pushAsync() or flush() before the next call");
     this.#pumping = true;
     const pages: PageEntry[] = [];
     try {
@@ -316,11 +322,11 @@ export class ObjectStreamReader {
     let copy = this.#spares.pop();
     if (!copy || copy.byteLength < size) copy = new Uint8Array(Math.max(size, copy?.byteLength ?? 0));
     copy.set(frame.stored);
-    const block: InFlight = { copy, raw: Promise.resolve(copy), settled: false };
-    block.raw = openBlockAsync(copy.subarray(0, size), frame.rawLength, this.#context(frame.index)).finally(() => {
-      block.settled = true;
-    });
-    block.raw.catch(() => {}); // reported when its turn comes, or dropped with the reader
+    const raw = openBlockAsync(copy.subarray(0, size), frame.rawLength, this.#context(frame.index));
+    const block: InFlight = { copy, raw, settled: false };
+    // Also keeps a failure from being unhandled: it is reported when its turn comes, or dropped with the reader.
+    const settle = () => (block.settled = true);
+    raw.then(settle, settle);
     return block;
   }
 }

@@ -167,8 +167,9 @@ describe("ObjectStreamReader.pushAsync", () => {
     const { bytes } = encodeObject(snapshotHeader({ dbPages: 40 }), makePages(range(1, 40), 4096), { dbChecksum: 0n, blockBytes: 4 * 4100 });
     const reader = new ObjectStreamReader(undefined, undefined, 2);
     const running = reader.pushAsync(bytes); // ten blocks, two at a time: it waits for the first
-    expect(() => reader.push(new Uint8Array(0))).toThrow(TypeError);
-    await expect(reader.pushAsync(new Uint8Array(0))).rejects.toBeInstanceOf(TypeError);
+    expect(() => reader.push(new Uint8Array(1))).toThrow(TypeError);
+    await expect(reader.pushAsync(new Uint8Array(1))).rejects.toBeInstanceOf(TypeError); // and the byte is not taken
+    await expect(reader.flush()).rejects.toBeInstanceOf(TypeError);
     const pages = [...(await running), ...(await reader.flush())];
     expect(pages.map((p) => p.pgno)).toEqual(range(1, 40));
     expect(reader.end().pageCount).toBe(40);
