@@ -53,7 +53,7 @@ export class PageWrites {
     if (release) {
       const buffers = new Set(pages.map((page) => page.data.buffer as ArrayBuffer));
       void Promise.all(runs).then(() => {
-        for (const buffer of buffers) buffer.transfer(0);
+        for (const buffer of buffers) detach(buffer);
       });
     }
     if (this.#unsynced >= SYNC_EVERY_BYTES && !this.#sync) {
@@ -105,4 +105,13 @@ function after(pieces: Uint8Array[], bytes: number): Uint8Array[] {
   const rest = pieces.slice(i);
   if (rest.length > 0 && skip > 0) rest[0] = rest[0].subarray(skip);
   return rest;
+}
+
+/** Frees a buffer's memory now; one that cannot be detached is left to the collector. */
+function detach(buffer: ArrayBuffer): void {
+  try {
+    buffer.transfer(0);
+  } catch {
+    // not detachable (e.g. pinned by the runtime): nothing is lost but the early release
+  }
 }
