@@ -23,11 +23,11 @@ import { cursorAfter, readCursor, writeCursor, type Cursor } from "./cursor.ts";
 import { WalGeneration } from "./generation.ts";
 import { positionOf } from "./hex.ts";
 import { changesetHeader, snapshotHeader } from "./object-headers.ts";
-import { Backoff } from "../backends/retry.ts";
+import { Backoff, sleep } from "../backends/retry.ts";
 import { ManifestKeeper } from "./manifest-keeper.ts";
 import { readDbFileInfo } from "./page-reader.ts";
 import { checkReplica, decideResume, retriedAtOpen } from "./resume.ts";
-import { shipChangeset, shipSnapshot } from "./ship.ts";
+import { type ChangesetPages, captureFrames, type HeaderInit, shipChangeset, shipSnapshot } from "./ship.ts";
 import { WAL_HEADER_BYTES, readWalHeader } from "./wal.ts";
 
 export interface ReplicatorStats {
@@ -38,7 +38,17 @@ export interface ReplicatorStats {
   lastShippedCommitMs: number | null;
 }
 
-/** Something that hands out snapshot slots ([daemon] max_concurrent_snapshots). */
+/** A change-set of the pending commits, made ready to upload (Replicator.prepareChangeset). */
+interface PreparedChangeset {
+  gen: WalGeneration;
+  cursor: Cursor;
+  header: HeaderInit;
+  key: string;
+  pages: ChangesetPages;
+  /** The last commit it covers. */
+  end: { endOffset: number; checksum1: number; checksum2: number };
+}
+
 /** The daemon's snapshot budget: how many run at once, and how many blocks each compresses at once. */
 export interface SnapshotSlots {
   acquire(): Promise<() => void>;
@@ -49,6 +59,11 @@ export interface SnapshotSlots {
 const CHECKPOINT_RETRY_MS = 5_000;
 /** Tries to reach "nothing unshipped" with the writer lock held before shipping the tail under it. */
 const CHECKPOINT_SHIP_ATTEMPTS = 3;
+/** A checkpoint finding the checkpoint lock taken retries this often, this far apart, before deferring. */
+const CHECKPOINT_BUSY_TRIES = 25;
+const CHECKPOINT_BUSY_PAUSE_MS = 2;
+/** Largest tail whose pages are read into memory under the writer lock to be uploaded after it (lockWithAllShipped). */
+const MAX_CAPTURED_TAIL_BYTES = 64 * 1024 * 1024;
 /** How long a sync's moveReadMark() waits for the writer lock before leaving it to the next sync. */
 const MOVE_READ_MARK_LOCK_MS = 100;
 const CHECKPOINT_RETRY_MAX_MS = 60_000;
@@ -209,16 +224,20 @@ export class Replicator {
    */
   private async moveReadMark(lockMs = MOVE_READ_MARK_LOCK_MS): Promise<boolean> {
     const conns = this.requireOpen();
-    if (!(await this.lockWithAllShipped(lockMs))) return false;
+    const locked = await this.lockWithAllShipped(lockMs);
+    if (!locked) return false;
     try {
       conns.endRead();
       await conns.beginRead();
       this.rMaySitOnSlot0 = false;
       this.baseIsDbFile = false;
-      return true;
     } finally {
       conns.unlockWriter();
     }
+    // Frames of a captured tail lie below R's new mark: the application may backfill them, but R
+    // still forbids a WAL restart, so if this upload fails they are read from the -wal again.
+    if (locked.tail) await this.uploadChangeset(locked.tail);
+    return true;
   }
 
   /** Ships every commit not yet shipped (or starts a new backup when the WAL cannot be followed). */
@@ -248,32 +267,50 @@ export class Replicator {
   }
 
   private async shipPending(): Promise<void> {
+    await this.uploadChangeset(this.prepareChangeset(false));
+  }
+
+  /**
+   * The change-set of every pending commit: its header, key and pages. With
+   * `capture` the page images are read now, for an upload after the writer
+   * lock is let go (see lockWithAllShipped).
+   */
+  private prepareChangeset(capture: boolean): PreparedChangeset {
     const gen = this.gen!;
     const cursor = this.cursor!;
     const last = gen.pending[gen.pending.length - 1];
     const wal = positionOf(gen.header, last.endOffset, last.checksum1, last.checksum2);
     const header = changesetHeader(this.headerContext, cursor, gen.pending.length, last.dbPages, wal);
+    const key = changesetKey(this.name, cursor.backupId, 0, header.txidStart, header.txidEnd, header.timestampMs);
+    const pages: ChangesetPages = capture
+      ? { images: captureFrames(this.walPath, this.requireOpen().dbFd, gen.unshipped, gen.header.pageSize) }
+      : { frames: gen.unshipped };
+    return { gen, cursor, header, key, pages, end: last };
+  }
+
+  private async uploadChangeset(prepared: PreparedChangeset): Promise<void> {
+    const { gen, cursor, header, key, pages, end } = prepared;
     const { txidStart, txidEnd, timestampMs } = header;
-    const key = changesetKey(this.name, cursor.backupId, 0, txidStart, txidEnd, timestampMs);
     const shipped = await shipChangeset({
       backend: this.backend,
       key,
       header,
       walPath: this.walPath,
       dbFd: this.requireOpen().dbFd,
-      pages: gen.unshipped,
+      pages,
       before: this.checksum!,
       signal: this.signal,
       seal: this.keys.sealer(this.name),
     });
     this.checksum = shipped.after;
-    gen.markAllShipped();
+    gen.markShippedUpTo(end.endOffset, end.checksum1, end.checksum2);
     this.commitCursor(cursorAfter(header, shipped.footer.lineage, shipped.after.value, cursor));
     this.baseIsDbFile = false;
     this.stats.changesets += 1;
     this.stats.bytesShipped += shipped.bytes;
     this.manifest.recordChangeset(txidEnd, timestampMs, shipped.bytes);
-    log.debug(`${this.name}: shipped txid ${txidStart}..${txidEnd} (${shipped.footer.pageCount} pages, ${shipped.bytes} bytes)`);
+    const captured = "images" in pages ? ", captured under the writer lock" : "";
+    log.debug(`${this.name}: shipped txid ${txidStart}..${txidEnd} (${shipped.footer.pageCount} pages, ${shipped.bytes} bytes${captured})`);
   }
 
   /** Starts a new backup: streams the whole current state as a snapshot. */
@@ -335,19 +372,44 @@ export class Replicator {
     const conns = this.requireOpen();
     if (!(await this.moveReadMark(conns.busyTimeoutMs))) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
     conns.checkpointPassive();
-    if (!(await this.lockWithAllShipped(conns.busyTimeoutMs))) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
+    const locked = await this.lockWithAllShipped(conns.busyTimeoutMs);
+    if (!locked) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
     let complete = false;
     try {
       conns.endRead();
       try {
-        const result = conns.checkpointPassive();
+        let result = conns.checkpointPassive();
+        // Busy: an application connection's own checkpoint holds the checkpoint lock (it started
+        // after its last commit, before we took the writer lock). It ends soon, and may well have
+        // done our backfill; nothing can commit meanwhile, so wait a moment instead of deferring.
+        for (let tries = 0; result.busy !== 0 && tries < CHECKPOINT_BUSY_TRIES; tries++) {
+          await sleep(CHECKPOINT_BUSY_PAUSE_MS);
+          result = conns.checkpointPassive();
+        }
         complete = result.busy === 0 && result.log > 0 && result.log === result.checkpointed;
-        if (!complete) this.deferCheckpoint(`checkpointed ${result.checkpointed} of ${result.log} frames (a reader holds an older snapshot)`);
+        if (!complete) {
+          this.deferCheckpoint(
+            result.busy !== 0
+              ? "another connection's checkpoint held the checkpoint lock"
+              : `checkpointed ${result.checkpointed} of ${result.log} frames (a reader holds an older snapshot)`,
+          );
+        }
       } finally {
         await conns.beginRead();
       }
     } finally {
       conns.unlockWriter();
+    }
+    if (locked.tail) {
+      // R is on slot 0 now (when complete): an application write may restart the WAL over the captured
+      // frames, whose pages are in the database file and in memory. Upload them before anything else;
+      // if that fails the shipped state can no longer be proven to lead to the file: new backup.
+      try {
+        await this.uploadChangeset(locked.tail);
+      } catch (err) {
+        if (complete) this.needSnapshot = true;
+        throw err;
+      }
     }
     if (!complete) return false;
     this.baseIsDbFile = true;
@@ -361,14 +423,17 @@ export class Replicator {
   }
 
   /**
-   * Takes the writer lock with every commit shipped: ships outside the lock
-   * (the application waits for no upload), and when commits landed between
-   * the ship and the lock, lets go and tries again; after a few tries (a
-   * writer committing without pause) ships the tail under the lock so the
-   * work progresses. False, lock not held, when the lock stayed busy for
-   * `lockMs` or a new backup is due.
+   * Takes the writer lock with every commit shipped or captured: ships
+   * outside the lock (the application waits for no upload), and when commits
+   * landed between the ship and the lock, lets go and tries again. After a
+   * few tries (a writer committing without pause) the remaining commits'
+   * pages are read into memory under the lock instead, and the caller
+   * uploads that change-set once it has let the lock go (uploadChangeset):
+   * the lock is then held for a read from the page cache, not for an upload.
+   * A tail too large to hold is shipped under the lock. False, lock not
+   * held, when the lock stayed busy for `lockMs` or a new backup is due.
    */
-  private async lockWithAllShipped(lockMs: number): Promise<boolean> {
+  private async lockWithAllShipped(lockMs: number): Promise<false | { tail: PreparedChangeset | null }> {
     const conns = this.requireOpen();
     for (let attempt = 1; ; attempt++) {
       await this.shipNew();
@@ -384,13 +449,15 @@ export class Replicator {
         conns.unlockWriter();
         return false;
       }
-      if (!this.gen?.hasUnshipped) return true;
+      if (!this.gen?.hasUnshipped) return { tail: null };
       if (attempt >= CHECKPOINT_SHIP_ATTEMPTS) break;
       conns.unlockWriter();
     }
     try {
+      const gen = this.gen!;
+      if (gen.unshipped.size * gen.header.pageSize <= MAX_CAPTURED_TAIL_BYTES) return { tail: this.prepareChangeset(true) };
       await this.shipPending();
-      return true;
+      return { tail: null };
     } catch (err) {
       conns.unlockWriter();
       throw err;

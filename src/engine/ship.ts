@@ -65,6 +65,14 @@ async function upload(
   );
 }
 
+/**
+ * Where a change-set's pages come from: the newest frame of each page in the
+ * -wal (read while uploading, and again on a retry), or page images captured
+ * earlier (captureFrames), when the frames may be gone by the time the upload
+ * runs.
+ */
+export type ChangesetPages = { frames: Map<number, number> } | { images: Map<number, Uint8Array> };
+
 export interface ChangesetInput {
   backend: Backend;
   key: string;
@@ -72,8 +80,7 @@ export interface ChangesetInput {
   walPath: string;
   /** The replicator's long-lived database descriptor: the -wal must belong to this file. */
   dbFd: number;
-  /** pgno -> newest unshipped frame offset. */
-  pages: Map<number, number>;
+  pages: ChangesetPages;
   /** Checksum of the shipped state; not modified. */
   before: DbChecksum;
   signal?: AbortSignal;
@@ -83,10 +90,11 @@ export interface ChangesetInput {
 
 /** Uploads a change-set and returns it with the checksum of the state after it. */
 export async function shipChangeset(input: ChangesetInput): Promise<Uploaded & { after: DbChecksum }> {
-  const { header } = input;
-  const order = [...input.pages.keys()].filter((p) => p <= header.dbPages).sort((a, b) => a - b);
+  const { header, pages } = input;
+  const numbers = "frames" in pages ? pages.frames.keys() : pages.images.keys();
+  const order = [...numbers].filter((p) => p <= header.dbPages).sort((a, b) => a - b);
   let after = input.before;
-  const walFd = openWalBeside(input.walPath, input.dbFd);
+  const walFd = "frames" in pages ? openWalBeside(input.walPath, input.dbFd) : null;
   try {
     const result = await upload(
       input.backend,
@@ -97,9 +105,11 @@ export async function shipChangeset(input: ChangesetInput): Promise<Uploaded & {
         after = input.before.clone();
         const page = new Uint8Array(header.pageSize);
         for (const pgno of order) {
-          readFramePage(walFd, input.pages.get(pgno)!, header.pageSize, page);
-          after.set(pgno, page);
-          yield { pgno, data: page };
+          let data: Uint8Array = page;
+          if ("frames" in pages) readFramePage(walFd!, pages.frames.get(pgno)!, header.pageSize, page);
+          else data = pages.images.get(pgno)!;
+          after.set(pgno, data);
+          yield { pgno, data };
         }
         after.resize(header.dbPages);
         return after.value;
@@ -107,6 +117,22 @@ export async function shipChangeset(input: ChangesetInput): Promise<Uploaded & {
       { signal: input.signal, seal: input.seal },
     );
     return { ...result, after };
+  } finally {
+    if (walFd !== null) closeSync(walFd);
+  }
+}
+
+/** Reads the page image of each frame now (pgno -> frame offset), for a change-set uploaded later. */
+export function captureFrames(walPath: string, dbFd: number, frames: Map<number, number>, pageSize: number): Map<number, Uint8Array> {
+  const walFd = openWalBeside(walPath, dbFd);
+  try {
+    const images = new Map<number, Uint8Array>();
+    for (const [pgno, offset] of frames) {
+      const page = new Uint8Array(pageSize);
+      readFramePage(walFd, offset, pageSize, page);
+      images.set(pgno, page);
+    }
+    return images;
   } finally {
     closeSync(walFd);
   }

@@ -7,7 +7,7 @@ import { readCursor } from "../../src/engine/cursor.ts";
 import { readWalHeader } from "../../src/engine/wal.ts";
 import { readStatus } from "../../src/ops/status-file.ts";
 import { listDatabase } from "../../src/replica/listing.ts";
-import { restoreTo, shippedTxid, startDaemon } from "../helpers/daemon.ts";
+import { restoreTo, shippedTxid, spawnDaemon, startDaemon } from "../helpers/daemon.ts";
 import { dump, integrity, openAppDb, python, sqlite3, tempDir, waitFor, writeConfig } from "../helpers/fixtures.ts";
 
 const cleanups: Array<() => void> = [];
@@ -66,6 +66,22 @@ describe("daemon replication", () => {
     expect(readCursor(s.dbPath, "app")!.wal!.ckptSeq).toBeGreaterThan(2);
     await expectExactRestore(s.replica, s.dbPath, s.dir);
   });
+
+  test("under a writer that never pauses, the daemon's checkpoints capture the last commits under the writer lock and upload them after it; the restore is exact", async () => {
+    const s = setup('max_wal_size = "256KiB"');
+    // The daemon as its own process with debug logging, so its log says how each change-set was made.
+    const daemon = spawnDaemon(s.path, { BAKELITE_LOG: "debug" });
+    const log = new Response(daemon.stderr).text();
+    await waitFor(() => (shippedTxid(s.dbPath) ?? 0) > 0, 20_000, 10, "first snapshot");
+    const writer = Bun.spawn(["bun", join(import.meta.dir, "..", "helpers", "writer.ts"), s.dbPath, "20000", "300", "1000000000", "0"], { stdout: "pipe", stderr: "inherit" });
+    expect(await writer.exited).toBe(0);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+    const text = await log;
+    expect(text).toContain("checkpointed and restarted the WAL");
+    expect(text).toContain("captured under the writer lock");
+    await expectExactRestore(s.replica, s.dbPath, s.dir);
+  }, 60_000);
 
   test("a drain that ends in the daemon's own checkpoint also ships the daemon's _bakelite_seq commit (exact, that row included)", async () => {
     const s = setup('max_wal_size = "64KiB"');
