@@ -147,6 +147,16 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreS
   }
 }
 
+/**
+ * The re-read makes a page view and a few BigInts per page (proof.ts), about
+ * 50 MB of short-lived objects per GiB in a loop that rarely waits, and the
+ * collector let the heap grow with them: the restore's peak memory rose by
+ * 10-25 MB at 1 GiB in this phase alone. A young-generation collection every
+ * 32 reads (1 MiB each) keeps the peak at the apply phase's level, and the
+ * re-read got faster too (146-159 ms per GiB instead of 176-228).
+ */
+const REREAD_GC_EVERY = 32;
+
 /** fsyncs the temp file, then re-reads it and compares its checksum with the verified one. */
 async function prove(
   file: FileHandle,
@@ -157,7 +167,9 @@ async function prove(
   const pages = applier.dbPages;
   await file.sync();
   progress({ phase: "verify", done: 0, total: pages });
+  let reads = 0;
   const onDisk = await fileChecksum(file, applier.pageSize, pages, (done) => {
+    if (++reads % REREAD_GC_EVERY === 0) Bun.gc(false);
     checkAbort();
     progress({ phase: "verify", done, total: pages });
   });
