@@ -264,13 +264,43 @@ function span(size: number, range: ByteRange | undefined): [number, number] {
   return [start, Math.max(start, end)];
 }
 
+/**
+ * Flush written data to the disk in the background after this many bytes, so
+ * that the fsync before the rename finds little left to do: a snapshot's
+ * disk writes then overlap with its compression instead of all coming at the
+ * end (about 300 ms per GiB of object on the benchmark machine).
+ */
+const BACKGROUND_SYNC_BYTES = 64 * 1024 * 1024;
+
 async function writeBody(handle: FileHandle, body: Body, signal: AbortSignal | undefined): Promise<number> {
   let total = 0;
-  for await (const chunk of bodyChunks(body)) {
-    signal?.throwIfAborted();
-    await writeAll(handle, chunk);
-    total += chunk.byteLength;
+  let unsynced = 0;
+  let flushing: Promise<unknown> | null = null;
+  // Kept and thrown: the kernel reports a writeback error to a descriptor once, so the final
+  // fsync after a failed background one could succeed and hide it.
+  let flushError: unknown = null;
+  try {
+    for await (const chunk of bodyChunks(body)) {
+      signal?.throwIfAborted();
+      if (flushError) throw flushError;
+      await writeAll(handle, chunk);
+      total += chunk.byteLength;
+      unsynced += chunk.byteLength;
+      if (unsynced >= BACKGROUND_SYNC_BYTES && flushing === null) {
+        unsynced = 0;
+        flushing = handle.datasync().then(
+          () => (flushing = null),
+          (err) => {
+            flushError ??= err;
+            flushing = null;
+          },
+        );
+      }
+    }
+  } finally {
+    await flushing;
   }
+  if (flushError) throw flushError;
   return total;
 }
 

@@ -36,6 +36,18 @@ describe("file backend", () => {
     expect(b.describe).toBe(`file:${root}`);
   });
 
+  test("a streamed put larger than the background flush interval lands whole (flushes run while it writes)", async () => {
+    const chunk = (i: number) => new Uint8Array(1 << 20).fill(i & 0xff);
+    async function* body() {
+      for (let i = 0; i < 150; i++) yield chunk(i);
+    }
+    await b.put("db/large", body());
+    const back = fs.readFileSync(path.join(root, "db/large"));
+    expect(back.byteLength).toBe(150 << 20);
+    for (const i of [0, 63, 64, 65, 127, 128, 149]) expect(back[i * (1 << 20) + 12345]).toBe(i & 0xff);
+    expect(fs.readdirSync(path.join(root, "db")).filter(isTempName)).toEqual([]);
+  });
+
   test("getStreamReusing reads what getStream reads, ranges included, through two buffers used in turn", async () => {
     const bytes = new Uint8Array(3 * (1 << 20) + 12345).map((_, i) => (i * 31 + (i >> 11)) & 0xff);
     await b.put("db/big", bytes);
