@@ -18,7 +18,7 @@ import { log } from "../ops/log.ts";
 import { backupIdTime, changesetKey, newBackupId, snapshotKey } from "../replica/names.ts";
 import { writeCurrent } from "../replica/manifest.ts";
 import { sealModeChange } from "../replica/seal-mode.ts";
-import { ControlConnections } from "./control.ts";
+import { type CheckpointResult, ControlConnections } from "./control.ts";
 import { cursorAfter, readCursor, writeCursor, type Cursor } from "./cursor.ts";
 import { WalGeneration } from "./generation.ts";
 import { positionOf } from "./hex.ts";
@@ -371,21 +371,14 @@ export class Replicator {
   async checkpoint(): Promise<boolean> {
     const conns = this.requireOpen();
     if (!(await this.moveReadMark(conns.busyTimeoutMs))) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
-    conns.checkpointPassive();
+    await this.backfill();
     const locked = await this.lockWithAllShipped(conns.busyTimeoutMs);
     if (!locked) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
     let complete = false;
     try {
       conns.endRead();
       try {
-        let result = conns.checkpointPassive();
-        // Busy: an application connection's own checkpoint holds the checkpoint lock (it started
-        // after its last commit, before we took the writer lock). It ends soon, and may well have
-        // done our backfill; nothing can commit meanwhile, so wait a moment instead of deferring.
-        for (let tries = 0; result.busy !== 0 && tries < CHECKPOINT_BUSY_TRIES; tries++) {
-          await sleep(CHECKPOINT_BUSY_PAUSE_MS);
-          result = conns.checkpointPassive();
-        }
+        const result = await this.backfill();
         complete = result.busy === 0 && result.log > 0 && result.log === result.checkpointed;
         if (!complete) {
           this.deferCheckpoint(
@@ -420,6 +413,24 @@ export class Replicator {
     await this.manifest.flush();
     log.debug(`${this.name}: checkpointed and restarted the WAL`);
     return true;
+  }
+
+  /**
+   * B: a PASSIVE checkpoint. It finds the checkpoint lock taken when an
+   * application connection runs its own checkpoint, which SQLite does right
+   * after a commit once the WAL is past its autocheckpoint size. That attempt
+   * ends soon and may well do the backfill for us, so try again for a moment
+   * rather than give up the round (the second round would then copy
+   * everything with the writer lock held).
+   */
+  private async backfill(): Promise<CheckpointResult> {
+    const conns = this.requireOpen();
+    let result = conns.checkpointPassive();
+    for (let tries = 0; result.busy !== 0 && tries < CHECKPOINT_BUSY_TRIES; tries++) {
+      await sleep(CHECKPOINT_BUSY_PAUSE_MS);
+      result = conns.checkpointPassive();
+    }
+    return result;
   }
 
   /**
