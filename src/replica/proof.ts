@@ -25,10 +25,9 @@ export async function fileChecksum(
   onPages?: (done: number) => void,
 ): Promise<bigint> {
   const perRead = Math.max(1, Math.floor(READ_BYTES / pageSize));
-  const buffer = new Uint8Array(perRead * pageSize);
-  let value = 0n;
-  for (let pgno = 1; pgno <= pages; ) {
-    const count = Math.min(perRead, pages - pgno + 1);
+  // Two buffers in turn: the next read runs on the thread pool while this one is hashed.
+  const buffers = [new Uint8Array(perRead * pageSize), new Uint8Array(perRead * pageSize)];
+  const readRun = async (buffer: Uint8Array, pgno: number, count: number): Promise<void> => {
     const want = count * pageSize;
     let got = 0;
     while (got < want) {
@@ -36,8 +35,19 @@ export async function fileChecksum(
       if (bytesRead === 0) throw new BakeliteError("IO", `restored file ends before page ${pgno + Math.floor(got / pageSize)}`);
       got += bytesRead;
     }
+  };
+  let value = 0n;
+  let turn = 0;
+  let next: Promise<void> | null = pages > 0 ? readRun(buffers[0], 1, Math.min(perRead, pages)) : null;
+  for (let pgno = 1; pgno <= pages; turn ^= 1) {
+    const count = Math.min(perRead, pages - pgno + 1);
+    await next;
+    const following = pgno + count;
+    next = following <= pages ? readRun(buffers[turn ^ 1], following, Math.min(perRead, pages - following + 1)) : null;
+    next?.catch(() => undefined); // awaited on the next turn; a failure must not go unhandled meanwhile
+    const buffer = buffers[turn];
     for (let i = 0; i < count; i++) value ^= pageHash(pgno + i, buffer.subarray(i * pageSize, (i + 1) * pageSize));
-    pgno += count;
+    pgno = following;
     onPages?.(pgno - 1);
   }
   return value;
