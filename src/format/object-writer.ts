@@ -100,7 +100,7 @@ export class ObjectWriter {
    */
   async *encode(pages: Iterator<PageEntry, bigint>, workers: number): AsyncGenerator<Uint8Array> {
     if (!Number.isInteger(workers) || workers < 1) throw new TypeError("workers must be a positive integer");
-    const inFlight: Promise<Uint8Array>[] = [];
+    const inFlight: Promise<Uint8Array[]>[] = [];
     const start = (block: CutBlock) => {
       const pending = this.#encodeLater(block);
       pending.catch(() => undefined); // awaited in order below; an early failure must not go unhandled meanwhile
@@ -111,13 +111,13 @@ export class ObjectWriter {
       if (this.#append(step.value.pgno, step.value.data)) {
         // The next block was filled while these compressed; start it once a worker is free.
         const block = this.#cut(true);
-        while (inFlight.length >= workers) yield this.#emit(await inFlight.shift()!);
+        while (inFlight.length >= workers) for (const part of await inFlight.shift()!) yield this.#emit(part);
         start(block);
       }
       step = pages.next();
     }
     if (this.#used > 0) start(this.#cut(true));
-    while (inFlight.length > 0) yield this.#emit(await inFlight.shift()!);
+    while (inFlight.length > 0) for (const part of await inFlight.shift()!) yield this.#emit(part);
     yield this.finish({ dbChecksum: step.value });
   }
 
@@ -205,18 +205,31 @@ export class ObjectWriter {
     return this.#emit(this.#frame(block, sealBlock(block.raw, this.#context(block.index), this.#zstdLevel)));
   }
 
-  async #encodeLater(block: CutBlock): Promise<Uint8Array> {
-    const out = this.#frame(block, await sealBlockAsync(block.raw, this.#context(block.index), this.#zstdLevel));
-    if (block.buffer) this.#spare.push(block.buffer); // framed: nothing refers to it any more
+  /**
+   * The block as two parts, the frame prefix and the stored bytes, so a
+   * compressed block is handed on without another copy. Uncompressed stored
+   * bytes are the page buffer itself, which is refilled next: those are copied.
+   */
+  async #encodeLater(block: CutBlock): Promise<Uint8Array[]> {
+    const stored = await sealBlockAsync(block.raw, this.#context(block.index), this.#zstdLevel);
+    const parts = stored === block.raw ? [this.#frame(block, stored)] : [this.#prefix(block, stored), stored];
+    if (block.buffer) this.#spare.push(block.buffer); // nothing refers to it any more
+    return parts;
+  }
+
+  /** The object header (first block only) and the block's frame header. */
+  #prefix(block: CutBlock, stored: Uint8Array): Uint8Array {
+    const out = new Uint8Array(block.head.byteLength + BLOCK_HEADER_BYTES);
+    out.set(block.head, 0);
+    out.set(blockFrameHeader(block.raw.byteLength, stored.byteLength), block.head.byteLength);
     return out;
   }
 
   #frame(block: CutBlock, stored: Uint8Array): Uint8Array {
-    const { head } = block;
-    const out = new Uint8Array(head.byteLength + BLOCK_HEADER_BYTES + stored.byteLength);
-    out.set(head, 0);
-    out.set(blockFrameHeader(block.raw.byteLength, stored.byteLength), head.byteLength);
-    out.set(stored, head.byteLength + BLOCK_HEADER_BYTES);
+    const prefix = this.#prefix(block, stored);
+    const out = new Uint8Array(prefix.byteLength + stored.byteLength);
+    out.set(prefix, 0);
+    out.set(stored, prefix.byteLength);
     return out;
   }
 
