@@ -68,7 +68,7 @@ describe("daemon replication", () => {
   });
 
   test("under a writer that never pauses, the daemon's checkpoints capture the last commits under the writer lock and upload them after it; the restore is exact", async () => {
-    const s = setup('max_wal_size = "256KiB"');
+    const s = setup('max_wal_size = "256KiB"\nbusy_timeout = "30s"');
     // The daemon as its own process with debug logging, so its log says how each change-set was made.
     const daemon = spawnDaemon(s.path, { BAKELITE_LOG: "debug" });
     const log = new Response(daemon.stderr).text();
