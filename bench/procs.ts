@@ -89,7 +89,7 @@ export function startDaemon(configPath: string, dbPath: string, name: string, lo
     stdout: "ignore",
     // The logger writes everything to stderr.
     stderr: Bun.file(logPath),
-    env: { ...process.env, BAKELITE_LOG: "info", NO_COLOR: "1" },
+    env: { ...process.env, BAKELITE_LOG: process.env.BENCH_DAEMON_LOG ?? "info", NO_COLOR: "1" },
   });
   const failed = async (what: string) => {
     const log = await Bun.file(logPath).text().catch(() => "");
