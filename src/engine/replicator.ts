@@ -13,21 +13,21 @@ import type { Backend } from "../backends/types.ts";
 import type { DatabaseConfig } from "../config/types.ts";
 import type { DbChecksum } from "../format/db-checksum.ts";
 import { type Keyring, keyringFor } from "../format/keyring.ts";
-import { BakeliteError, isBakeliteError } from "../errors.ts";
+import { BakeliteError } from "../errors.ts";
 import { log } from "../ops/log.ts";
 import { backupIdTime, changesetKey, newBackupId, snapshotKey } from "../replica/names.ts";
 import { writeCurrent } from "../replica/manifest.ts";
 import { sealModeChange } from "../replica/seal-mode.ts";
-import { type CheckpointResult, ControlConnections } from "./control.ts";
+import { Checkpointer } from "./checkpoint.ts";
+import { ControlConnections } from "./control.ts";
 import { cursorAfter, readCursor, writeCursor, type Cursor } from "./cursor.ts";
 import { WalGeneration } from "./generation.ts";
 import { positionOf } from "./hex.ts";
 import { changesetHeader, snapshotHeader } from "./object-headers.ts";
-import { Backoff, sleep } from "../backends/retry.ts";
 import { ManifestKeeper } from "./manifest-keeper.ts";
 import { readDbFileInfo } from "./page-reader.ts";
 import { checkReplica, decideResume, retriedAtOpen } from "./resume.ts";
-import { type ChangesetPages, captureFrames, type HeaderInit, shipChangeset, shipSnapshot } from "./ship.ts";
+import { type ChangesetPages, type PreparedChangeset, captureFrames, shipChangeset, shipSnapshot } from "./ship.ts";
 import { WAL_HEADER_BYTES, readWalHeader } from "./wal.ts";
 
 export interface ReplicatorStats {
@@ -38,35 +38,12 @@ export interface ReplicatorStats {
   lastShippedCommitMs: number | null;
 }
 
-/** A change-set of the pending commits, made ready to upload (Replicator.prepareChangeset). */
-interface PreparedChangeset {
-  gen: WalGeneration;
-  cursor: Cursor;
-  header: HeaderInit;
-  key: string;
-  pages: ChangesetPages;
-  /** The last commit it covers. */
-  end: { endOffset: number; checksum1: number; checksum2: number };
-}
-
 /** The daemon's snapshot budget: how many run at once, and how many blocks each compresses at once. */
 export interface SnapshotSlots {
   acquire(): Promise<() => void>;
   /** [daemon] snapshot_workers. */
   readonly workers: number;
 }
-
-const CHECKPOINT_RETRY_MS = 5_000;
-/** Tries to reach "nothing unshipped" with the writer lock held before shipping the tail under it. */
-const CHECKPOINT_SHIP_ATTEMPTS = 3;
-/** A checkpoint finding the checkpoint lock taken retries this often, this far apart, before deferring. */
-const CHECKPOINT_BUSY_TRIES = 25;
-const CHECKPOINT_BUSY_PAUSE_MS = 2;
-/** Largest tail whose pages are read into memory under the writer lock to be uploaded after it (lockWithAllShipped). */
-const MAX_CAPTURED_TAIL_BYTES = 64 * 1024 * 1024;
-/** How long a sync's moveReadMark() waits for the writer lock before leaving it to the next sync. */
-const MOVE_READ_MARK_LOCK_MS = 100;
-const CHECKPOINT_RETRY_MAX_MS = 60_000;
 
 export class Replicator {
   readonly walPath: string;
@@ -77,12 +54,10 @@ export class Replicator {
   private checksum: DbChecksum | null = null;
   /** The shipped state equals the database file, and R has held slot 0 since (see DESIGN.md §4.3). */
   private baseIsDbFile = false;
-  /** R may hold read slot 0 (it began on a fully backfilled WAL): see moveReadMark(). */
-  private rMaySitOnSlot0 = true;
   private needSnapshot = false;
-  private readonly checkpointBackoff = new Backoff(CHECKPOINT_RETRY_MS, CHECKPOINT_RETRY_MAX_MS);
-  private nextCheckpointMs = 0;
   private readonly manifest: ManifestKeeper;
+  /** The steps under the application's writer lock: R's read mark and the checkpoint. */
+  private readonly checkpointer: Checkpointer;
   /** Encryption of new objects; built once so a bad key file fails the start, not the first upload. */
   private readonly keys: Keyring;
 
@@ -95,6 +70,25 @@ export class Replicator {
     this.walPath = `${config.path}-wal`;
     this.manifest = new ManifestKeeper(backend, config.name, config.manifestFlushMs);
     this.keys = keyringFor(config.encryption);
+    this.checkpointer = new Checkpointer({
+      name: config.name,
+      connections: () => this.requireOpen(),
+      shipNew: () => this.shipNew(),
+      scan: () => this.scan(),
+      newBackupDue: () => this.needSnapshot,
+      startNewBackup: () => {
+        this.needSnapshot = true;
+      },
+      hasPending: () => this.gen?.hasUnshipped ?? false,
+      pendingPageBytes: () => (this.gen ? this.gen.unshipped.size * this.gen.header.pageSize : 0),
+      prepareChangeset: (capture) => this.prepareChangeset(capture),
+      uploadChangeset: (prepared) => this.uploadChangeset(prepared),
+      shipPending: () => this.shipPending(),
+      setBaseIsDbFile: (value) => {
+        this.baseIsDbFile = value;
+      },
+      flushManifest: () => this.manifest.flush(),
+    });
   }
 
   private get headerContext() {
@@ -107,7 +101,7 @@ export class Replicator {
 
   /** R's read transaction may be on WAL read slot 0: the next commit should be shipped at once (see moveReadMark). */
   get readerMaySitOnSlot0(): boolean {
-    return this.isOpen && this.rMaySitOnSlot0;
+    return this.isOpen && this.checkpointer.readerMaySitOnSlot0;
   }
 
   get backupId(): string | null {
@@ -143,7 +137,7 @@ export class Replicator {
     this.gen = null;
     this.checksum = null;
     this.baseIsDbFile = false;
-    this.rMaySitOnSlot0 = true;
+    this.checkpointer.reset();
     const cursor = this.cursor;
     if (!cursor) {
       this.needSnapshot = true;
@@ -202,42 +196,12 @@ export class Replicator {
     else await this.shipNew();
     this.stats.lastSyncMs = Date.now();
     // The logical end of the WAL, not the file size: a WAL restarted by an application connection keeps its old length.
-    if (this.gen && this.gen.scanned.offset > this.config.maxWalSize && Date.now() >= this.nextCheckpointMs) {
+    if (this.gen && this.gen.scanned.offset > this.config.maxWalSize && this.checkpointer.mayAttempt) {
       // The checkpoint ends with a commit of our own (_bakelite_seq); ship it too, so a sync (and a drain) leaves nothing behind.
-      if (await this.checkpoint()) await this.shipNew();
+      if (await this.checkpointer.checkpoint()) await this.shipNew();
     }
-    if (this.rMaySitOnSlot0 && this.gen && this.gen.shipped.offset > WAL_HEADER_BYTES) await this.moveReadMark();
+    if (this.checkpointer.readerMaySitOnSlot0 && this.gen && this.gen.shipped.offset > WAL_HEADER_BYTES) await this.checkpointer.moveReadMark();
     await this.manifest.maybeFlush();
-  }
-
-  /**
-   * A read transaction on WAL read slot 0 (one that began when the WAL was
-   * fully backfilled: after the daemon's checkpoint, or on opening a quiet
-   * database) makes every application commit past SQLite's autocheckpoint
-   * threshold try to checkpoint, build an index of the whole WAL and give up:
-   * application commits ran ~3x slower (bench/read-slot-cost.ts). A reader on a
-   * read mark costs nothing there. So once the generation has frames, R begins
-   * again with the writer lock held and every commit shipped (nothing can
-   * commit or restart the WAL in between) and lands on a read mark, which also
-   * blocks WAL restarts outright. False when the lock stayed busy for
-   * `lockMs` or a new backup is due (the next sync tries again).
-   */
-  private async moveReadMark(lockMs = MOVE_READ_MARK_LOCK_MS): Promise<boolean> {
-    const conns = this.requireOpen();
-    const locked = await this.lockWithAllShipped(lockMs);
-    if (!locked) return false;
-    try {
-      conns.endRead();
-      await conns.beginRead();
-      this.rMaySitOnSlot0 = false;
-      this.baseIsDbFile = false;
-    } finally {
-      conns.unlockWriter();
-    }
-    // Frames of a captured tail lie below R's new mark: the application may backfill them, but R
-    // still forbids a WAL restart, so if this upload fails they are read from the -wal again.
-    if (locked.tail) await this.uploadChangeset(locked.tail);
-    return true;
   }
 
   /** Ships every commit not yet shipped (or starts a new backup when the WAL cannot be followed). */
@@ -355,133 +319,6 @@ export class Replicator {
     } finally {
       release();
     }
-  }
-
-  /**
-   * The daemon-owned checkpoint (DESIGN.md §4.3), in two rounds so that the
-   * application waits only for a short tail. First R moves to the end of what
-   * is shipped (moveReadMark: a moment under the writer lock), and B
-   * backfills those frames without the lock while the application keeps
-   * committing (R's read mark stops the backfill there and forbids a WAL
-   * restart). Then, with the writer lock held again and every commit
-   * shipped: let R go, backfill the frames committed meanwhile, take R again
-   * on slot 0, and restart the WAL with a tiny write of our own. True when
-   * the WAL was fully backfilled and restarted.
-   */
-  async checkpoint(): Promise<boolean> {
-    const conns = this.requireOpen();
-    if (!(await this.moveReadMark(conns.busyTimeoutMs))) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
-    await this.backfill();
-    const locked = await this.lockWithAllShipped(conns.busyTimeoutMs);
-    if (!locked) return this.deferCheckpoint("could not take the writer lock with every commit shipped");
-    let complete = false;
-    try {
-      conns.endRead();
-      try {
-        const result = await this.backfill();
-        complete = result.busy === 0 && result.log > 0 && result.log === result.checkpointed;
-        if (!complete) {
-          this.deferCheckpoint(
-            result.busy !== 0
-              ? "another connection's checkpoint held the checkpoint lock"
-              : `checkpointed ${result.checkpointed} of ${result.log} frames (a reader holds an older snapshot)`,
-          );
-        }
-      } finally {
-        await conns.beginRead();
-      }
-    } finally {
-      conns.unlockWriter();
-    }
-    if (locked.tail) {
-      // R is on slot 0 now (when complete): an application write may restart the WAL over the captured
-      // frames, whose pages are in the database file and in memory. Upload them before anything else;
-      // if that fails the shipped state can no longer be proven to lead to the file: new backup.
-      try {
-        await this.uploadChangeset(locked.tail);
-      } catch (err) {
-        if (complete) this.needSnapshot = true;
-        throw err;
-      }
-    }
-    if (!complete) return false;
-    this.baseIsDbFile = true;
-    this.rMaySitOnSlot0 = true;
-    this.checkpointBackoff.reset();
-    this.nextCheckpointMs = 0;
-    await conns.bumpSeq();
-    await this.manifest.flush();
-    log.debug(`${this.name}: checkpointed and restarted the WAL`);
-    return true;
-  }
-
-  /**
-   * B: a PASSIVE checkpoint. It finds the checkpoint lock taken when an
-   * application connection runs its own checkpoint, which SQLite does right
-   * after a commit once the WAL is past its autocheckpoint size. That attempt
-   * ends soon and may well do the backfill for us, so try again for a moment
-   * rather than give up the round (the second round would then copy
-   * everything with the writer lock held).
-   */
-  private async backfill(): Promise<CheckpointResult> {
-    const conns = this.requireOpen();
-    let result = conns.checkpointPassive();
-    for (let tries = 0; result.busy !== 0 && tries < CHECKPOINT_BUSY_TRIES; tries++) {
-      await sleep(CHECKPOINT_BUSY_PAUSE_MS);
-      result = conns.checkpointPassive();
-    }
-    return result;
-  }
-
-  /**
-   * Takes the writer lock with every commit shipped or captured: ships
-   * outside the lock (the application waits for no upload), and when commits
-   * landed between the ship and the lock, lets go and tries again. After a
-   * few tries (a writer committing without pause) the remaining commits'
-   * pages are read into memory under the lock instead, and the caller
-   * uploads that change-set once it has let the lock go (uploadChangeset):
-   * the lock is then held for a read from the page cache, not for an upload.
-   * A tail too large to hold is shipped under the lock. False, lock not
-   * held, when the lock stayed busy for `lockMs` or a new backup is due.
-   */
-  private async lockWithAllShipped(lockMs: number): Promise<false | { tail: PreparedChangeset | null }> {
-    const conns = this.requireOpen();
-    for (let attempt = 1; ; attempt++) {
-      await this.shipNew();
-      if (this.needSnapshot) return false;
-      try {
-        await conns.lockWriter(lockMs);
-      } catch (err) {
-        if (isBakeliteError(err, "DB_BUSY")) return false;
-        throw err;
-      }
-      this.scan();
-      if (this.needSnapshot) {
-        conns.unlockWriter();
-        return false;
-      }
-      if (!this.gen?.hasUnshipped) return { tail: null };
-      if (attempt >= CHECKPOINT_SHIP_ATTEMPTS) break;
-      conns.unlockWriter();
-    }
-    try {
-      const gen = this.gen!;
-      if (gen.unshipped.size * gen.header.pageSize <= MAX_CAPTURED_TAIL_BYTES) return { tail: this.prepareChangeset(true) };
-      await this.shipPending();
-      return { tail: null };
-    } catch (err) {
-      conns.unlockWriter();
-      throw err;
-    }
-  }
-
-  /** Schedules the next checkpoint attempt (backing off) and returns false, the checkpoint's result. */
-  private deferCheckpoint(why: string): false {
-    if (this.needSnapshot) return false; // the new backup comes first; no reason to wait
-    const delay = this.checkpointBackoff.next();
-    this.nextCheckpointMs = Date.now() + delay;
-    log.debug(`${this.name}: checkpoint deferred ${delay} ms: ${why}`);
-    return false;
   }
 
   private commitCursor(next: Cursor): void {

@@ -16,6 +16,8 @@ import { ObjectWriter } from "../format/object-writer.ts";
 import type { Compression, ObjectFooter, ObjectHeader, PageEntry } from "../format/types.ts";
 import { log } from "../ops/log.ts";
 import { statePages, type PageSource } from "./page-reader.ts";
+import type { Cursor } from "./cursor.ts";
+import type { WalGeneration } from "./generation.ts";
 import { readFramePage } from "./wal.ts";
 
 export type HeaderInit = Omit<ObjectHeader, "version">;
@@ -72,6 +74,17 @@ async function upload(
  * runs.
  */
 export type ChangesetPages = { frames: Map<number, number> } | { images: Map<number, Uint8Array> };
+
+/** A change-set of the pending commits, made ready to upload (Replicator.prepareChangeset; its pages may be captured). */
+export interface PreparedChangeset {
+  gen: WalGeneration;
+  cursor: Cursor;
+  header: HeaderInit;
+  key: string;
+  pages: ChangesetPages;
+  /** The last commit it covers. */
+  end: { endOffset: number; checksum1: number; checksum2: number };
+}
 
 export interface ChangesetInput {
   backend: Backend;
