@@ -15,6 +15,7 @@ import type { Backend, BackendCapabilities, Body, ByteRange, ObjectInfo, PutOpti
 import { assertValidPrefix } from "./keys.ts";
 import { MISSING_CODES, errnoOf, fileError } from "./file-errors.ts";
 import { sweepTempFiles, tempNameFor, walkObjects, type SweepResult } from "./file-walk.ts";
+import { BackgroundSync } from "./background-sync.ts";
 import { BodyError, bodyChunks } from "./body.ts";
 
 /** Objects hold whole databases, often unencrypted: owner-only by default. */
@@ -264,43 +265,23 @@ function span(size: number, range: ByteRange | undefined): [number, number] {
   return [start, Math.max(start, end)];
 }
 
-/**
- * Flush written data to the disk in the background after this many bytes, so
- * that the fsync before the rename finds little left to do: a snapshot's
- * disk writes then overlap with its compression instead of all coming at the
- * end (about 300 ms per GiB of object on the benchmark machine).
- */
-const BACKGROUND_SYNC_BYTES = 64 * 1024 * 1024;
-
+/** Writes a put's body; a BackgroundSync flushes it to disk as it goes (the caller's fsync then finds little left). */
 async function writeBody(handle: FileHandle, body: Body, signal: AbortSignal | undefined): Promise<number> {
   let total = 0;
-  let unsynced = 0;
-  let flushing: Promise<unknown> | null = null;
-  // Kept and thrown: the kernel reports a writeback error to a descriptor once, so the final
-  // fsync after a failed background one could succeed and hide it.
-  let flushError: unknown = null;
+  const flushes = new BackgroundSync(handle);
   try {
     for await (const chunk of bodyChunks(body)) {
       signal?.throwIfAborted();
-      if (flushError) throw flushError;
+      flushes.check();
       await writeAll(handle, chunk);
       total += chunk.byteLength;
-      unsynced += chunk.byteLength;
-      if (unsynced >= BACKGROUND_SYNC_BYTES && flushing === null) {
-        unsynced = 0;
-        flushing = handle.datasync().then(
-          () => (flushing = null),
-          (err) => {
-            flushError ??= err;
-            flushing = null;
-          },
-        );
-      }
+      flushes.wrote(chunk.byteLength);
     }
-  } finally {
-    await flushing;
+  } catch (err) {
+    await flushes.drain();
+    throw err;
   }
-  if (flushError) throw flushError;
+  await flushes.settle();
   return total;
 }
 

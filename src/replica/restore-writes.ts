@@ -4,31 +4,30 @@
  * write, so decoding the next blocks overlaps with the disk. A run of
  * consecutive pages goes out as one positioned writev straight from the
  * decoded blocks (no copy); at most WRITES_IN_FLIGHT runs are pending, which
- * bounds the memory they hold. Every SYNC_EVERY_BYTES the file is flushed to
- * disk in the background, so the fsync of restore's proof finds little left
- * to write; its errors are kept and reported like a write's (an fsync error
- * is reported only once per file, so it must not be dropped).
+ * bounds the memory they hold. The file is flushed to disk in the background
+ * as it fills (BackgroundSync), so the fsync of restore's proof finds little
+ * left to write; a flush error is reported like a write's.
  */
 import type { FileHandle } from "node:fs/promises";
+import { BackgroundSync } from "../backends/background-sync.ts";
 import { BakeliteError } from "../errors.ts";
 import type { PageEntry } from "../format/types.ts";
 
 const WRITES_IN_FLIGHT = 4;
 /** Linux's IOV_MAX: the most buffers one writev takes. */
 const MAX_RUN_PAGES = 1024;
-const SYNC_EVERY_BYTES = 64 << 20;
 
 export class PageWrites {
   readonly #file: FileHandle;
   readonly #pageSize: number;
   readonly #pending = new Set<Promise<void>>();
   #error: unknown = null;
-  #sync: Promise<void> | null = null;
-  #unsynced = 0;
+  readonly #flushes: BackgroundSync;
 
   constructor(file: FileHandle, pageSize: number) {
     this.#file = file;
     this.#pageSize = pageSize;
+    this.#flushes = new BackgroundSync(file);
   }
 
   /**
@@ -48,7 +47,7 @@ export class PageWrites {
       while (this.#pending.size >= WRITES_IN_FLIGHT) await Promise.race(this.#pending);
       this.#check();
       runs.push(this.#track(this.#writeRun(run, (first - 1) * this.#pageSize)));
-      this.#unsynced += run.length * this.#pageSize;
+      this.#flushes.wrote(run.length * this.#pageSize);
     }
     if (release) {
       const buffers = new Set(pages.map((page) => page.data.buffer as ArrayBuffer));
@@ -56,21 +55,18 @@ export class PageWrites {
         for (const buffer of buffers) detach(buffer);
       });
     }
-    if (this.#unsynced >= SYNC_EVERY_BYTES && !this.#sync) {
-      this.#unsynced = 0;
-      const sync = this.#file.datasync().finally(() => (this.#sync = null));
-      this.#sync = sync.catch((err) => this.#record(err));
-    }
   }
 
   /** Waits for every write and background flush; throws the first error. */
   async settle(): Promise<void> {
-    while (this.#pending.size > 0 || this.#sync) await Promise.all([...this.#pending, this.#sync]);
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+    await this.#flushes.drain();
     this.#check();
   }
 
   #check(): void {
     if (this.#error !== null) throw this.#error;
+    this.#flushes.check();
   }
 
   #record(err: unknown): void {
