@@ -12,8 +12,11 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-/** A database with a shipped cursor, the daemon stopped, and the app connection closed only by the caller. */
-async function shipped() {
+/**
+ * A database with a shipped cursor, the daemon stopped, and the app connection
+ * closed only by the caller. `faulty` wraps the replica's backend when given.
+ */
+async function shipped(faulty?: (file: FileBackend) => FaultyBackend) {
   const t = tempDir("resume");
   cleanups.push(t.cleanup);
   const cfg = writeConfig(t.dir);
@@ -21,7 +24,9 @@ async function shipped() {
   cleanups.push(() => db.close());
   db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   for (let i = 0; i < 20; i++) db.run("INSERT INTO t (v) VALUES (?)", [`r${i}`]);
-  const daemon = startDaemon(cfg.config);
+  const backend = faulty?.(new FileBackend(cfg.replica));
+  const backendFor = backend ? async () => backend : undefined;
+  const daemon = startDaemon(cfg.config, backendFor);
   await daemon.stop();
   const cursor = readCursor(cfg.dbPath, "app")!;
   expect(cursor.wal).not.toBeNull();
@@ -86,23 +91,14 @@ describe("resume decisions", () => {
 
 describe("reads at open", () => {
   test("a transient failure reading the snapshot's key header at open is retried, not taken for a new key (which would start a new backup)", async () => {
-    const t = tempDir("resume-open");
-    cleanups.push(t.cleanup);
-    const cfg = writeConfig(t.dir);
-    const db = openAppDb(cfg.dbPath);
-    cleanups.push(() => db.close());
-    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
-    for (let i = 0; i < 5; i++) db.run("INSERT INTO t (v) VALUES (?)", [`r${i}`]);
-    const faulty = new FaultyBackend(new FileBackend(cfg.replica), { seed: 7 });
-    const backendFor = async () => faulty;
-    await startDaemon(cfg.config, backendFor).stop();
-    const before = readCursor(cfg.dbPath, "app")!;
+    let faulty: FaultyBackend | null = null;
+    const { cfg, db, cursor: before } = await shipped((file) => (faulty = new FaultyBackend(file, { seed: 7 })));
     db.run("INSERT INTO t (v) VALUES ('after the restart')");
     // The open lists the backup (retried already) and then reads the snapshot's header: fail those reads twice.
-    faulty.failNext("get", 2, "errorBefore");
-    await startDaemon(cfg.config, backendFor).stop();
+    faulty!.failNext("get", 2, "errorBefore");
+    await startDaemon(cfg.config, async () => faulty!).stop();
     const after = readCursor(cfg.dbPath, "app")!;
-    expect(faulty.stats().errorBefore).toBe(2);
+    expect(faulty!.stats().errorBefore).toBe(2);
     expect(after.backupId).toBe(before.backupId);
     expect(after.txid).toBeGreaterThan(before.txid);
   });
