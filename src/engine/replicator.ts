@@ -99,7 +99,7 @@ export class Replicator {
     return this.config.name;
   }
 
-  /** R's read transaction may be on WAL read slot 0: the next commit should be shipped at once (see moveReadMark). */
+  /** R's read transaction may be on WAL read slot 0: the next commit should be shipped at once (see Checkpointer.moveReadMark). */
   get readerMaySitOnSlot0(): boolean {
     return this.isOpen && this.checkpointer.readerMaySitOnSlot0;
   }

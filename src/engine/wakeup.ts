@@ -12,7 +12,7 @@
  * opening a window: the replicator sets it when its read transaction may sit
  * on WAL read slot 0, which makes every application commit past SQLite's
  * autocheckpoint threshold do wasted work until the first commit is shipped
- * and the read mark moves (Replicator.moveReadMark).
+ * and the read mark moves (Checkpointer.moveReadMark).
  */
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
