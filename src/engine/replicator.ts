@@ -26,7 +26,7 @@ import { positionOf } from "./hex.ts";
 import { changesetHeader, snapshotHeader } from "./object-headers.ts";
 import { ManifestKeeper } from "./manifest-keeper.ts";
 import { readDbFileInfo } from "./page-reader.ts";
-import { checkReplica, decideResume, retriedAtOpen } from "./resume.ts";
+import { checkReplica, decideResume, newestBackup, retriedAtOpen } from "./resume.ts";
 import { type ChangesetPages, type PreparedChangeset, captureFrames, shipChangeset, shipSnapshot } from "./ship.ts";
 import { WAL_HEADER_BYTES, readWalHeader } from "./wal.ts";
 
@@ -55,6 +55,8 @@ export class Replicator {
   /** The shipped state equals the database file, and R has held slot 0 since (see DESIGN.md §4.3). */
   private baseIsDbFile = false;
   private needSnapshot = false;
+  /** The newest backup known on the replica (a new one must sort after it). */
+  private newestBackupId: string | null = null;
   private readonly manifest: ManifestKeeper;
   /** The steps under the application's writer lock: R's read mark and the checkpoint. */
   private readonly checkpointer: Checkpointer;
@@ -141,10 +143,12 @@ export class Replicator {
     const cursor = this.cursor;
     if (!cursor) {
       this.needSnapshot = true;
+      this.newestBackupId = await newestBackup(this.backend, this.name, this.signal);
       log.info(`${this.name}: no cursor; starting a new backup`);
       return;
     }
     const replica = await checkReplica(this.backend, cursor, this.signal);
+    this.newestBackupId = replica.newerBackup ?? cursor.backupId;
     if (!replica.hasCursor) {
       this.needSnapshot = true;
       log.warn(`${this.name}: backup ${cursor.backupId} on ${this.backend.describe} lacks txid ${cursor.txid}; starting a new backup`);
@@ -291,8 +295,13 @@ export class Replicator {
         throw new BakeliteError("DB_NOT_FOUND", `database ${this.config.path} is empty; nothing to back up yet`, { retryable: true });
       }
       const wal = gen ? positionOf(gen.header, gen.scanned.offset, gen.scanned.checksum1, gen.scanned.checksum2) : null;
-      const objectHeader = snapshotHeader(this.headerContext, this.cursor, newBackupId, { unshipped: gen?.pending.length ?? 0, pageSize, pages, wal });
+      // After the newest backup there is, even if the clock stepped back: restore's latest is the newest id.
+      const floorMs = this.newestBackupId ? backupIdTime(this.newestBackupId) + 1 : 0;
+      const state = { unshipped: gen?.pending.length ?? 0, pageSize, pages, wal };
+      const objectHeader = snapshotHeader(this.headerContext, this.cursor, newBackupId, state, Math.max(Date.now(), floorMs));
       const { backupId, txidStart: txid, timestampMs } = objectHeader;
+      // Taken from here on: an upload that fails (or lands but reports failure) must not share its time with the next.
+      this.newestBackupId = backupId;
       const started = Date.now();
       const shipped = await shipSnapshot({
         backend: this.backend,

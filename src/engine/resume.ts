@@ -80,6 +80,22 @@ export function checkReplica(backend: Backend, cursor: Cursor, signal?: AbortSig
   }, signal);
 }
 
+/**
+ * The newest backup (one with a snapshot) of database `db` on the backend, or
+ * null. A new backup must sort after it even if the clock stepped back since:
+ * restore takes the newest backup as latest.
+ */
+export function newestBackup(backend: Backend, db: string, signal?: AbortSignal): Promise<string | null> {
+  return retriedAtOpen(async () => {
+    let newest: string | null = null;
+    for await (const info of backend.list(dbPrefix(db))) {
+      const key = parseKey(info.key);
+      if (key?.kind === "snapshot" && key.db === db && (newest === null || key.backupId > newest)) newest = key.backupId;
+    }
+    return newest;
+  }, signal);
+}
+
 export function decideResume(dbFd: number, walPath: string, cursor: Cursor): ResumeDecision {
   const header = readWalHeader(walPath);
   const dbInfo = readDbFileInfo(dbFd);
