@@ -56,6 +56,22 @@ export async function retryBusy<T>(fn: () => T, timeoutMs: number, what: string)
   }
 }
 
+/** True when the file at `dbPath` is not inode `inode` (or is gone): the database was replaced. */
+export function fileReplaced(dbPath: string, inode: number): boolean {
+  try {
+    return statSync(dbPath).ino !== inode;
+  } catch {
+    return true;
+  }
+}
+
+/** Throws DB_REPLACED (retryable: the daemon reopens) when the file at `dbPath` is not inode `inode`. */
+export function assertSameFile(dbPath: string, inode: number): void {
+  if (fileReplaced(dbPath, inode)) {
+    throw new BakeliteError("DB_REPLACED", `database ${dbPath} was replaced by another file; reopening`, { retryable: true });
+  }
+}
+
 export interface CheckpointResult {
   busy: number;
   log: number;
@@ -221,18 +237,12 @@ export class ControlConnections {
 
   /** Throws DB_REPLACED (retryable: the daemon reopens) when the file at dbPath is not the one we hold. */
   assertNotReplaced(): void {
-    if (this.replaced()) {
-      throw new BakeliteError("DB_REPLACED", `database ${this.dbPath} was replaced by another file; reopening`, { retryable: true });
-    }
+    assertSameFile(this.dbPath, this.inode);
   }
 
   /** True when the file at dbPath is no longer the one these connections hold open. */
   replaced(): boolean {
-    try {
-      return statSync(this.dbPath).ino !== this.inode;
-    } catch {
-      return true;
-    }
+    return fileReplaced(this.dbPath, this.inode);
   }
 
   close(): void {

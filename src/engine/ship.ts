@@ -6,16 +6,16 @@
  * A body is produced by a function, not held, so a retried upload re-reads
  * the (R-protected) files instead of buffering the object.
  */
-import { closeSync, fstatSync, openSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import type { Backend, ObjectRole } from "../backends/types.ts";
 import { withRetry } from "../backends/retry.ts";
-import { BakeliteError } from "../errors.ts";
 import { DbChecksum } from "../format/db-checksum.ts";
 import type { Sealer } from "../format/keyring.ts";
 import { ObjectWriter } from "../format/object-writer.ts";
 import type { Compression, ObjectFooter, ObjectHeader, PageEntry } from "../format/types.ts";
 import { log } from "../ops/log.ts";
 import { statePages, type PageSource } from "./page-reader.ts";
+import { assertSameFile } from "./control.ts";
 import type { Cursor } from "./cursor.ts";
 import type { WalGeneration } from "./generation.ts";
 import { readFramePage } from "./wal.ts";
@@ -224,16 +224,11 @@ function openState(dbFd: number, walPath: string, overlay: Map<number, number> |
  */
 function openWalBeside(walPath: string, dbFd: number): number {
   const walFd = openSync(walPath, "r");
-  const dbPath = walPath.slice(0, -"-wal".length);
-  let same = false;
   try {
-    same = statSync(dbPath).ino === fstatSync(dbFd).ino;
-  } catch {
-    same = false;
-  }
-  if (!same) {
+    assertSameFile(walPath.slice(0, -"-wal".length), fstatSync(dbFd).ino);
+  } catch (err) {
     closeSync(walFd);
-    throw new BakeliteError("DB_REPLACED", `database ${dbPath} was replaced by another file; reopening`, { retryable: true });
+    throw err;
   }
   return walFd;
 }
