@@ -7,6 +7,7 @@
  * loss. Readers read from an open descriptor, so an overwrite never tears a
  * read in progress.
  */
+import { writeSync } from "node:fs";
 import { mkdir, open, rename, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { BakeliteError } from "../errors.ts";
@@ -273,7 +274,7 @@ async function writeBody(handle: FileHandle, body: Body, signal: AbortSignal | u
     for await (const chunk of bodyChunks(body)) {
       signal?.throwIfAborted();
       flushes.check();
-      await writeAll(handle, chunk);
+      writeAll(handle, chunk);
       total += chunk.byteLength;
       flushes.wrote(chunk.byteLength);
     }
@@ -285,12 +286,16 @@ async function writeBody(handle: FileHandle, body: Body, signal: AbortSignal | u
   return total;
 }
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+/**
+ * Synchronous on purpose: a write into the page cache takes a fraction of a
+ * millisecond, and Bun's asynchronous writes queue on the thread pool that
+ * compresses the very bytes being written, so each one waited behind
+ * compressions: a 1 GiB snapshot with two workers took 6-8% longer on
+ * average over 13 alternating pairs, slower in 10 of them.
+ */
+function writeAll(handle: FileHandle, bytes: Uint8Array): void {
   let at = 0;
-  while (at < bytes.byteLength) {
-    const { bytesWritten } = await handle.write(bytes, at, bytes.byteLength - at);
-    at += bytesWritten;
-  }
+  while (at < bytes.byteLength) at += writeSync(handle.fd, bytes, at, bytes.byteLength - at);
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -111,8 +111,14 @@ export class ObjectWriter {
       if (this.#append(step.value.pgno, step.value.data)) {
         // The next block was filled while these compressed; start it once a worker is free.
         const block = this.#cut(true);
-        while (inFlight.length >= workers) for (const part of await inFlight.shift()!) yield this.#emit(part);
-        start(block);
+        if (inFlight.length < workers) start(block);
+        else {
+          // Start the filled block as soon as a worker frees up, before the
+          // finished block goes to the consumer (whose write may take a while).
+          const done = await inFlight.shift()!;
+          start(block);
+          for (const part of done) yield this.#emit(part);
+        }
       }
       step = pages.next();
     }
