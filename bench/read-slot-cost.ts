@@ -13,7 +13,12 @@
  *          yet checkpointed (it takes a read mark in slots 1..4);
  *   slot0  a reader that began it right after a full checkpoint (it takes
  *          read slot 0, "read the database file only"), which is where the
- *          daemon's read connection sits after its own checkpoint.
+ *          daemon's read connection sits after its own checkpoint;
+ *   moving a reader on a read mark that ends its transaction and begins a
+ *          new one every 250 ms (the debounce), as the daemon's read
+ *          connection does after each sync, with none of the daemon's other
+ *          work: the floor for anything that holds a read mark to protect
+ *          the WAL.
  * With slot 0 held, every commit past 1000 WAL pages runs an automatic
  * PASSIVE checkpoint that builds its sorted frame index and only then finds
  * slot 0 busy: work that grows with the WAL, on every commit.
@@ -28,7 +33,8 @@ import type { WriterBurst } from "./scenarios/commit.ts";
 
 const COMMITS = 20_000;
 const ROUNDS = 2;
-type Case = "none" | "mark" | "slot0";
+type Case = "none" | "mark" | "slot0" | "moving";
+const MOVE_EVERY_MS = 250;
 
 async function measure(base: string, work: string, mode: Case): Promise<WriterBurst> {
   const path = join(work, `${mode}.db`);
@@ -38,12 +44,25 @@ async function measure(base: string, work: string, mode: Case): Promise<WriterBu
   try {
     reader.exec("PRAGMA wal_autocheckpoint = 0");
     reader.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    if (mode === "mark") reader.exec("INSERT INTO events (user_id, kind, at, payload) VALUES (1, 'setup', 0, '')");
-    if (mode !== "none") {
+    if (mode === "mark" || mode === "moving") reader.exec("INSERT INTO events (user_id, kind, at, payload) VALUES (1, 'setup', 0, '')");
+    const begin = () => {
       reader.exec("BEGIN");
       reader.query("SELECT count(*) FROM users WHERE id < 3").get();
+    };
+    if (mode !== "none") begin();
+    // The writer is another process, so this timer runs while it writes.
+    const mover =
+      mode === "moving"
+        ? setInterval(() => {
+            reader.exec("COMMIT");
+            begin();
+          }, MOVE_EVERY_MS)
+        : null;
+    try {
+      return await runJson<WriterBurst>("writer.ts", ["burst", path, String(COMMITS)]);
+    } finally {
+      if (mover) clearInterval(mover);
     }
-    return await runJson<WriterBurst>("writer.ts", ["burst", path, String(COMMITS)]);
   } finally {
     if (reader.inTransaction) reader.exec("COMMIT");
     reader.close();
@@ -55,7 +74,7 @@ try {
   const base = generateDatabase(join(work, "base.db"), 32 * 2 ** 20).path;
   const rows: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of ["none", "mark", "slot0"] as const) {
+    for (const mode of ["none", "mark", "slot0", "moving"] as const) {
       const r = await measure(base, work, mode);
       rows.push(`${mode.padEnd(6)} ${String(Math.round((r.commits / r.elapsedMs) * 1000)).padStart(7)} commits/s  median ${r.p50Us.toFixed(0).padStart(4)} us  longest ${r.maxMs.toFixed(0).padStart(4)} ms`);
     }
