@@ -74,6 +74,8 @@ async function main(): Promise<void> {
   writeFileSync(config, `[defaults]\ndebounce = "20ms"\nmax_batch_delay = "200ms"\n\n[[database]]\nname = "shop"\npath = "${dbPath}"\n  [[database.backends]]\n  type = "file"\n  path = "${join(work, "backups")}"\n`);
   const db = new Database(dbPath, { create: true });
   db.exec("PRAGMA journal_mode = WAL");
+  // As any application beside the daemon should (docs/operations.md): wait out its moments on the writer lock.
+  db.exec("PRAGMA busy_timeout = 5000");
   db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT NOT NULL, qty INTEGER NOT NULL, receipt BLOB)");
 
   step("bakelite daemon --config bakelite.toml   (in the background)");
