@@ -17,6 +17,13 @@
  *
  * Every call draws exactly three numbers from the PRNG, whatever happens, so
  * the fault sequence depends only on the seed and the order of calls.
+ *
+ * getStreamReusing is offered exactly when the inner backend offers it, and
+ * faults it like getStream (op "get"). Hiding it would send every restore
+ * under test down the plain getStream path, leaving the reusing read that
+ * production uses on the file backend untried under faults; passing it
+ * through keeps restore on its real path while each read still draws and
+ * injects faults the same way.
  */
 import { BakeliteError } from "../errors.ts";
 import type { Backend, Body, ByteRange, ObjectInfo, PutOptions } from "./types.ts";
@@ -40,7 +47,7 @@ export interface FaultyOptions {
   timeoutMs?: number;
   /** Start in an outage: every call fails until setOutage(false). */
   outage?: boolean;
-  /** Operations random faults apply to (default all); "get" covers get and getStream. */
+  /** Operations random faults apply to (default all); "get" covers get, getStream and getStreamReusing. */
   ops?: FaultOp[];
 }
 
@@ -84,6 +91,8 @@ function rate(name: string, value: number | undefined): number {
 export class FaultyBackend implements Backend {
   readonly type = "faulty";
   readonly inner: Backend;
+  /** Present when the inner backend has it; see the module comment. */
+  declare getStreamReusing?: (key: string, range?: ByteRange) => AsyncIterable<Uint8Array>;
   private readonly random: () => number;
   private readonly errorRate: number;
   private readonly timeoutRate: number;
@@ -113,6 +122,12 @@ export class FaultyBackend implements Backend {
     this.timeoutMs = options.timeoutMs ?? 20;
     this.outage = options.outage ?? false;
     this.ops = new Set(options.ops ?? ["put", "get", "list", "stat", "delete"]);
+    if (inner.getStreamReusing) {
+      const reusing = inner.getStreamReusing.bind(inner);
+      // Same as getStream: decided at the call, the error-after fault after the first chunk.
+      this.getStreamReusing = (key, range) =>
+        this.stream(this.decide("get"), "get", key, () => reusing(key, range));
+    }
   }
 
   get describe(): string {

@@ -71,6 +71,21 @@ export interface Backend {
    */
   getStream(key: string, range?: ByteRange): AsyncIterable<Uint8Array>;
 
+  /**
+   * Optional capability: getStream() into a few buffers the backend owns and
+   * reuses, so a long read leaves no garbage behind (restore's memory stays
+   * flat). A chunk stays valid only until the read after the next one: the
+   * caller may ask for one chunk ahead, and must be done with a chunk (have
+   * copied or consumed it) before it asks for the second after it. Bytes,
+   * ranges and errors are exactly getStream()'s.
+   *
+   * A caller that keeps chunks longer uses getStream(). One that keeps to the
+   * rule uses this when the backend has it and getStream() when it does not:
+   * `backend.getStreamReusing?.(key) ?? backend.getStream(key)`. A wrapping
+   * backend offers it only when the backend it wraps does.
+   */
+  getStreamReusing?(key: string, range?: ByteRange): AsyncIterable<Uint8Array>;
+
   /** Size and time of an object, or null when it does not exist. */
   stat(key: string): Promise<ObjectInfo | null>;
 

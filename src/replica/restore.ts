@@ -12,7 +12,6 @@
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { FileBackend } from "../backends/file.ts";
 import type { Backend } from "../backends/types.ts";
 import { BakeliteError, toBakeliteError } from "../errors.ts";
 import type { ObjectKeys } from "../format/keyring.ts";
@@ -181,12 +180,13 @@ async function prove(
 }
 
 /**
- * The snapshot's bytes. From the file backend they come through two reused
- * read buffers, so reading leaves no garbage; applySnapshot copies each chunk
- * before it asks for the second after it, as getStreamReusing requires.
+ * The snapshot's bytes, through reused read buffers when the backend can (the
+ * file backend), so reading leaves no garbage. applySnapshot reads one chunk
+ * ahead and copies each chunk before it asks for the second after it, as
+ * getStreamReusing requires; abortable() holds none.
  */
 function snapshotBody(backend: Backend, key: string): AsyncIterable<Uint8Array> {
-  return backend instanceof FileBackend ? backend.getStreamReusing(key) : backend.getStream(key);
+  return backend.getStreamReusing?.(key) ?? backend.getStream(key);
 }
 
 /** Checks for cancellation between chunks so a large snapshot download stops promptly. */

@@ -67,10 +67,13 @@ async function checkObject(backend: Backend, db: string, ref: ObjectRef, keys: O
     { kind: ref.kind, dbName: db, backupId: ref.backupId, txidStart: ref.txidStart, txidEnd: ref.txidEnd, level: ref.level },
     keys,
   );
-  for await (const chunk of backend.getStream(ref.key)) {
+  // pushAsync() copies each chunk before its first await, so a reused read buffer is free again by the next
+  // chunk; it decompresses on the thread pool and fails with exactly push()'s errors (format/stream-reader.ts).
+  for await (const chunk of backend.getStreamReusing?.(ref.key) ?? backend.getStream(ref.key)) {
     onBytes(chunk.byteLength);
-    reader.push(chunk); // pages are dropped: shallow verify proves the object, it does not apply it
+    await reader.pushAsync(chunk); // pages are dropped: shallow verify proves the object, it does not apply it
   }
+  await reader.flush();
   const footer = reader.end();
   const header = reader.header!;
   if (header.timestampMs !== ref.timestampMs) {
