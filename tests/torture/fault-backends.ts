@@ -61,7 +61,12 @@ function matches(target: PutTarget, key: string): boolean {
 
 /** Passes every call through; subclasses override what they change. */
 abstract class Wrapper implements Backend {
-  constructor(readonly inner: Backend) {}
+  /** Offered exactly when the wrapped backend offers it, so restores under torture read the way they do in production. */
+  readonly getStreamReusing?: (key: string, range?: ByteRange) => AsyncIterable<Uint8Array>;
+
+  constructor(readonly inner: Backend) {
+    if (inner.getStreamReusing) this.getStreamReusing = (key, range) => inner.getStreamReusing!(key, range);
+  }
   get type(): string {
     return this.inner.type;
   }
