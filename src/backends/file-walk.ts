@@ -2,7 +2,8 @@
  * @module backends/file-walk
  * The file backend's view of its directory tree: temp-file names, the sorted
  * recursive listing, and the sweep that removes temp files a crashed writer
- * left behind.
+ * left behind. The temp-file names and the sweep's shape (TempFileSweeper)
+ * are shared with the SFTP backend, which writes the same way.
  *
  * Temp files are named `.<name>~<16 hex>.tmp`. '~' is not allowed in keys,
  * so a temp file can never collide with an object (keys may start with '.'),
@@ -13,7 +14,8 @@ import { lstat, readdir, rmdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Dirent, Stats } from "node:fs";
-import type { ObjectInfo } from "./types.ts";
+import type { Backend, ObjectInfo } from "./types.ts";
+import { assertValidPrefix } from "./keys.ts";
 import { MISSING_CODES, errnoOf, fileError } from "./file-errors.ts";
 
 const KEY_SEGMENT = /^[A-Za-z0-9._@-]+$/;
@@ -114,39 +116,83 @@ async function statObject(root: string, key: string): Promise<Stats | null> {
 }
 
 export interface SweepResult {
-  /** Stale temp files removed. */
+  /** Temp files removed (dry run: that would be). */
   removed: number;
-  /** Stale temp files that could not be removed (read-only replica, permissions). */
+  /** Their sizes in bytes. */
+  bytes: number;
+  /** Temp files that could not be removed (read-only replica, permissions). */
   failed: number;
 }
 
+export interface TempSweepOptions {
+  /**
+   * Only under this directory of keys, e.g. "app/" for one database; "" (the
+   * default) is the whole replica. It must end in '/': a temp file's name
+   * does not spell its key, so a sweep can be limited by directory only.
+   */
+  prefix?: string;
+  /** Only temp files last modified more than this long ago; omitted: every one, whatever its age. */
+  olderThanMs?: number;
+  /** Count what would be removed and remove nothing. */
+  dryRun?: boolean;
+  /** Clock, for tests. */
+  now?: number;
+}
+
 /**
- * Removes temp files under `root` last modified more than `olderThanMs` ago,
- * and directories that this leaves empty (never `root` itself). A writer
- * still streaming into a temp file keeps touching its mtime, so only a dead
- * writer's file is that old. Best effort: nothing here throws for a file it
- * cannot remove, so a read-only replica can still be opened for restore.
+ * A backend whose puts stream into temp files (file, SFTP). Without an age,
+ * a sweep also removes the temp file of an upload still in flight, so a
+ * caller omits it only for a prefix nothing is writing to (reencrypt, which
+ * holds the database's lock).
  */
-export async function sweepTempFiles(root: string, olderThanMs: number, now = Date.now()): Promise<SweepResult> {
-  const result: SweepResult = { removed: 0, failed: 0 };
-  await sweepDir(root, "", now - olderThanMs, result);
+export interface TempFileSweeper {
+  sweepTempFiles(options: TempSweepOptions): Promise<SweepResult>;
+}
+
+/** `backend` as a TempFileSweeper, or null when its puts leave no temp files (S3, GCS, Azure). */
+export function tempFileSweeperOf(backend: Backend): (Backend & TempFileSweeper) | null {
+  return typeof (backend as Partial<TempFileSweeper>).sweepTempFiles === "function" ? (backend as Backend & TempFileSweeper) : null;
+}
+
+/** Throws a TypeError unless `prefix` is "" or a directory of keys ending in '/'. */
+export function assertSweepPrefix(prefix: string): void {
+  assertValidPrefix(prefix);
+  if (prefix !== "" && !prefix.endsWith("/")) throw new TypeError(`a temp-file sweep takes a directory prefix ending in '/', got ${JSON.stringify(prefix)}`);
+}
+
+/**
+ * Removes the temp files under `root` (under `options.prefix` only, when
+ * given) last modified more than `options.olderThanMs` ago, or all of them
+ * without an age, and directories that this leaves empty (never `root`
+ * itself). A writer still streaming into a temp file keeps touching its
+ * mtime, so only a dead writer's file gets old. Best effort: nothing here
+ * throws for a file it cannot remove, so a read-only replica can still be
+ * opened for restore.
+ */
+export async function sweepTempFiles(root: string, options: TempSweepOptions = {}): Promise<SweepResult> {
+  const prefix = options.prefix ?? "";
+  assertSweepPrefix(prefix);
+  const cutoff = options.olderThanMs === undefined ? Infinity : (options.now ?? Date.now()) - options.olderThanMs;
+  const result: SweepResult = { removed: 0, bytes: 0, failed: 0 };
+  await sweepDir(root, prefix.slice(0, -1), { cutoff, dryRun: options.dryRun ?? false }, result);
   return result;
 }
 
-async function sweepDir(root: string, dirKey: string, cutoff: number, result: SweepResult): Promise<void> {
+async function sweepDir(root: string, dirKey: string, how: { cutoff: number; dryRun: boolean }, result: SweepResult): Promise<void> {
   const dirents = await readdir(join(root, dirKey), { withFileTypes: true }).catch(() => null);
   if (!dirents) return;
   let removedHere = false;
   for (const d of dirents) {
     const path = join(root, dirKey, d.name);
     if (d.isDirectory() && isKeySegment(d.name)) {
-      await sweepDir(root, dirKey === "" ? d.name : `${dirKey}/${d.name}`, cutoff, result);
+      await sweepDir(root, dirKey === "" ? d.name : `${dirKey}/${d.name}`, how, result);
     } else if (d.isFile() && isTempName(d.name)) {
       const st = await lstat(path).catch(() => null);
-      if (!st || st.mtimeMs >= cutoff) continue;
+      if (!st || st.mtimeMs >= how.cutoff) continue;
       try {
-        await unlink(path);
+        if (!how.dryRun) await unlink(path);
         result.removed++;
+        result.bytes += st.size;
         removedHere = true;
       } catch (err) {
         if (errnoOf(err) !== "ENOENT") result.failed++;
@@ -154,5 +200,5 @@ async function sweepDir(root: string, dirKey: string, cutoff: number, result: Sw
     }
   }
   // A crash during the first put into a new directory leaves it empty.
-  if (removedHere && dirKey !== "") await rmdir(join(root, dirKey)).catch(() => undefined);
+  if (removedHere && !how.dryRun && dirKey !== "") await rmdir(join(root, dirKey)).catch(() => undefined);
 }

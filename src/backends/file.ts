@@ -15,7 +15,7 @@ import { assertValidKey } from "./types.ts";
 import type { Backend, BackendCapabilities, Body, ByteRange, ObjectInfo, PutOptions } from "./types.ts";
 import { assertValidPrefix } from "./keys.ts";
 import { MISSING_CODES, errnoOf, fileError } from "./file-errors.ts";
-import { sweepTempFiles, tempNameFor, walkObjects, type SweepResult } from "./file-walk.ts";
+import { sweepTempFiles, tempNameFor, walkObjects, type SweepResult, type TempFileSweeper, type TempSweepOptions } from "./file-walk.ts";
 import { BackgroundSync } from "./background-sync.ts";
 import { BodyError, bodyChunks } from "./body.ts";
 
@@ -27,7 +27,7 @@ const READ_CHUNK = 1 << 20;
 export const STALE_TEMP_MS = 60 * 60 * 1000;
 
 
-export class FileBackend implements Backend {
+export class FileBackend implements Backend, TempFileSweeper {
   readonly type = "file";
   readonly describe: string;
   readonly capabilities: BackendCapabilities = { atomicPut: true, streamingPut: true, multipartReclaim: false };
@@ -181,7 +181,12 @@ export class FileBackend implements Backend {
 
   /** Removes temp files left by writers that died (see STALE_TEMP_MS). openBackend calls it. */
   sweepStaleTemps(olderThanMs = STALE_TEMP_MS): Promise<SweepResult> {
-    return sweepTempFiles(this.root, olderThanMs);
+    return sweepTempFiles(this.root, { olderThanMs });
+  }
+
+  /** See TempFileSweeper: without an age it removes every temp file under the prefix. */
+  sweepTempFiles(options: TempSweepOptions): Promise<SweepResult> {
+    return sweepTempFiles(this.root, options);
   }
 
   private pathOf(key: string): string {

@@ -10,11 +10,14 @@
  * keys are never listed. Temp files older than the stale age are reported to
  * the caller, which removes them: a writer killed mid-put leaves one behind,
  * and the listing is the one place that sees them without extra requests.
+ * sweepTemps walks the same way to remove them on demand; only the
+ * directories the prefix reaches are read, so a sweep limited to one
+ * database's prefix never meets another database's temp files.
  */
 import type { FileEntryWithStats } from "ssh2";
 import type { ObjectInfo } from "./types.ts";
 import type { SftpSession } from "./sftp-session.ts";
-import { isTempName } from "./file-walk.ts";
+import { assertSweepPrefix, isTempName, type SweepResult, type TempSweepOptions } from "./file-walk.ts";
 import { isNoSuchFile, sftpError } from "./sftp-errors.ts";
 
 const KEY_SEGMENT = /^[A-Za-z0-9._@-]+$/;
@@ -32,9 +35,9 @@ export interface WalkOptions {
   /** Absolute remote directory of the replica. */
   root: string;
   prefix: string;
-  /** Temp files last modified before this time (ms since the epoch) are reported. */
+  /** Temp files last modified before this time (ms since the epoch) are reported; Infinity: every one. */
   staleBefore: number;
-  onStaleTemp(path: string): void;
+  onStaleTemp(path: string, size: number): void;
 }
 
 export async function* walkObjects(options: WalkOptions): AsyncGenerator<ObjectInfo> {
@@ -54,7 +57,7 @@ async function readEntries(o: WalkOptions, dirKey: string, namePrefix: string): 
   const entries: Entry[] = [];
   for (const { filename: name, attrs } of list) {
     if (isTempName(name)) {
-      if (attrs.mtime * 1000 < o.staleBefore) o.onStaleTemp(`${dir}/${name}`);
+      if (attrs.mtime * 1000 < o.staleBefore) o.onStaleTemp(`${dir}/${name}`, attrs.size);
       continue;
     }
     if (name === "." || name === ".." || !KEY_SEGMENT.test(name) || !name.startsWith(namePrefix)) continue;
@@ -78,4 +81,31 @@ async function* walkDir(o: WalkOptions, dirKey: string, namePrefix: string): Asy
     if (entry.dir) yield* walkDir(o, key, "");
     else yield { key, size: entry.size, modified: new Date(entry.mtime * 1000) };
   }
+}
+
+/**
+ * The SFTP backend's TempFileSweeper: walks `prefix` for temp files older
+ * than the age (all of them without one) and removes them. Ages compare this
+ * host's clock with the server's mtimes.
+ */
+export async function sweepTemps(session: SftpSession, root: string, options: TempSweepOptions): Promise<SweepResult> {
+  const prefix = options.prefix ?? "";
+  assertSweepPrefix(prefix);
+  const staleBefore = options.olderThanMs === undefined ? Infinity : (options.now ?? Date.now()) - options.olderThanMs;
+  const found: Array<{ path: string; size: number }> = [];
+  const walk = walkObjects({ session, root, prefix, staleBefore, onStaleTemp: (path, size) => found.push({ path, size }) });
+  for await (const _object of walk) {
+    // Only the temp files the walk reports matter here.
+  }
+  const result: SweepResult = { removed: 0, bytes: 0, failed: 0 };
+  for (const { path, size } of found) {
+    try {
+      if (!options.dryRun) await session.unlink(path);
+      result.removed++;
+      result.bytes += size;
+    } catch (err) {
+      if (!isNoSuchFile(err)) result.failed++;
+    }
+  }
+  return result;
 }

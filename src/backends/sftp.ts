@@ -22,14 +22,14 @@ import type { SftpBackendConfig } from "../config/types.ts";
 import { assertValidKey } from "./types.ts";
 import type { Backend, BackendCapabilities, Body, ByteRange, ObjectInfo, PutOptions } from "./types.ts";
 import { assertValidPrefix } from "./keys.ts";
-import { tempNameFor } from "./file-walk.ts";
+import { tempNameFor, type SweepResult, type TempFileSweeper, type TempSweepOptions } from "./file-walk.ts";
 import { describeBackend } from "./open.ts";
 import { closedError, isFailure, isNoSuchFile, sftpError, type SftpWhere } from "./sftp-errors.ts";
 import { connectSession, resolveCredentials, type ConnectSettings, type Env } from "./sftp-connect.ts";
 import type { SftpSession } from "./sftp-session.ts";
 import { BodyError } from "./body.ts";
 import { readRange, writeBody } from "./sftp-transfer.ts";
-import { walkObjects } from "./sftp-walk.ts";
+import { sweepTemps, walkObjects } from "./sftp-walk.ts";
 
 type Ssh2 = typeof import("ssh2");
 
@@ -67,7 +67,7 @@ function whereOf(config: SftpBackendConfig): SftpWhere {
   return { server: `${config.user}@${config.host}:${config.port}`, user: config.user, host: config.host };
 }
 
-export class SftpBackend implements Backend {
+export class SftpBackend implements Backend, TempFileSweeper {
   readonly type = "sftp";
   readonly describe: string;
   private live: SftpSession | null = null;
@@ -191,6 +191,12 @@ export class SftpBackend implements Backend {
         break;
       }
     }
+  }
+
+  /** See TempFileSweeper: without an age it removes every temp file under the prefix. */
+  async sweepTempFiles(options: TempSweepOptions): Promise<SweepResult> {
+    const s = await this.session();
+    return sweepTemps(s, this.rootOf(s), options);
   }
 
   async close(): Promise<void> {

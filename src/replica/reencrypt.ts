@@ -15,11 +15,17 @@
  *   after the source verified to its end and the new footer matched the old
  *   one. A mismatch throws inside the body, so the put fails and nothing is
  *   replaced. Only backends whose put is atomic (the old object or the whole
- *   new one is visible, never a mix) are accepted, and nothing is ever deleted.
+ *   new one is visible, never a mix) are accepted, and no object is ever
+ *   deleted.
  * - A crash at any instant leaves each key holding either the old object or
  *   the complete new one; both read with the keys of a rerun, which skips the
  *   objects already in the target mode by their header (one range-get each).
+ *
+ * Partial uploads are not objects, so rewriting cannot reach them, yet one
+ * left by an upload from before encryption was enabled holds plaintext
+ * pages. They are removed first (removeLeftovers).
  */
+import { tempFileSweeperOf } from "../backends/file-walk.ts";
 import type { Backend, ObjectRole } from "../backends/types.ts";
 import { BakeliteError, type ErrorCode, toBakeliteError } from "../errors.ts";
 import type { DecodedHeader } from "../format/header.ts";
@@ -29,6 +35,7 @@ import { ObjectStreamReader } from "../format/object-reader.ts";
 import { ObjectWriter } from "../format/object-writer.ts";
 import type { ObjectExpectation, ObjectFooter } from "../format/types.ts";
 import { dbPrefix, parseKey } from "./names.ts";
+import { reclaimMultipart } from "./reclaim.ts";
 import { describeSeal, probeHeader } from "./seal-mode.ts";
 
 export interface ReencryptOptions {
@@ -60,7 +67,27 @@ export interface ReencryptReport {
   /** Stored bytes of the objects rewritten (dry run: to rewrite). */
   bytes: number;
   failed: ReencryptFailure[];
+  /** Partial uploads under the database's prefix, removed before the objects are rewritten. */
+  leftovers: ReencryptLeftovers;
   elapsedMs: number;
+}
+
+export interface ReencryptLeftovers {
+  /** "temp-files" (file, SFTP), "multipart-uploads" (S3), or "none": the backend leaves none that bakelite can remove. */
+  kind: "temp-files" | "multipart-uploads" | "none";
+  /** Removed (dry run: that would be). */
+  removed: number;
+  /** Their size; temp files only (S3 lists uploads without sizes). */
+  bytes: number;
+  /** Found but could not be removed; the run then fails. */
+  failed: number;
+  /** Why they were not looked for or not removed, when they were not. */
+  note?: string;
+}
+
+/** True when every object is in the target mode and no partial upload was left behind. */
+export function reencryptSucceeded(report: ReencryptReport): boolean {
+  return report.failed.length === 0 && report.leftovers.failed === 0;
 }
 
 interface Item {
@@ -129,6 +156,7 @@ export async function reencryptDatabase(options: ReencryptOptions): Promise<Reen
       hint: "Copy the replica to a backend with atomic puts (file, S3), reencrypt there, and copy it back.",
     });
   }
+  const leftovers = await removeLeftovers(backend, db, dryRun);
   const items = await listObjects(backend, db);
   const headers: Array<DecodedHeader | BakeliteError> = [];
   for (const item of items) headers.push(await probeHeader(backend, item.key).catch((err) => failOrThrow(err)));
@@ -138,7 +166,7 @@ export async function reencryptDatabase(options: ReencryptOptions): Promise<Reen
   const sealer = keys.sealer(db);
   const report: ReencryptReport = {
     db, dryRun, target: sealer ? `${sealer.info.source} ${hexOf(sealer.info.keyId)}` : "plaintext",
-    objects: items.length, rewritten: 0, skipped: 0, bytes: 0, failed: [], elapsedMs: 0,
+    objects: items.length, rewritten: 0, skipped: 0, bytes: 0, failed: [], leftovers, elapsedMs: 0,
   };
   const progress = options.onProgress ?? (() => {});
   for (const [i, item] of items.entries()) {
@@ -166,6 +194,30 @@ export async function reencryptDatabase(options: ReencryptOptions): Promise<Reen
   progress({ done: items.length, total: items.length });
   report.elapsedMs = Math.round(performance.now() - started);
   return report;
+}
+
+/**
+ * Removes the partial uploads under the database's prefix: temp files of the
+ * file and SFTP backends' puts, incomplete multipart uploads on S3. The
+ * caller holds the database's lock, so no upload of this database is in
+ * flight and every one goes, whatever its age; the prefix keeps other
+ * databases' uploads, which may well be in flight, out of reach. GCS and
+ * Azure keep an unfinished upload where no call can read it, and drop it
+ * after a week.
+ */
+async function removeLeftovers(backend: Backend, db: string, dryRun: boolean): Promise<ReencryptLeftovers> {
+  const prefix = dbPrefix(db);
+  const sweeper = tempFileSweeperOf(backend);
+  if (sweeper) return { kind: "temp-files", ...(await sweeper.sweepTempFiles({ prefix, dryRun })) };
+  if (!backend.capabilities.multipartReclaim) return { kind: "none", removed: 0, bytes: 0, failed: 0 };
+  const uploads = { kind: "multipart-uploads", removed: 0, bytes: 0, failed: 0 } as const;
+  try {
+    // Best effort, unlike temp files: S3 serves no byte of an unfinished upload, and a lifecycle rule may expire them instead.
+    const result = await reclaimMultipart(backend, { dryRun, minAgeMs: 0, prefix });
+    return { ...uploads, removed: result.aborted.length, ...(result.note ? { note: result.note } : {}) };
+  } catch (err) {
+    return { ...uploads, note: `not aborted: ${toBakeliteError(err, "BACKEND_IO").message}` };
+  }
 }
 
 /** Findings about an object are collected; an unreachable backend ends the run (a rerun resumes). */

@@ -8,7 +8,8 @@
  *
  * It takes the database's single-instance lock, the one the daemon holds, so
  * it refuses (exit 4) while a daemon runs for that database. --dry-run only
- * reads, so it takes no lock. Exit 3 when any object could not be rewritten.
+ * reads, so it takes no lock. Exit 3 when any object could not be rewritten,
+ * or a leftover upload temp file could not be removed.
  */
 import { defineCommand } from "citty";
 import { ExitCode } from "../../errors.ts";
@@ -31,7 +32,7 @@ export const reencryptCommand: CliCommand = {
       const config = await loadCliConfig(globals);
       const databases = await pickDatabases(config, list(flags, "db"));
       const dryRun = bool(flags, "dry-run");
-      const [{ openBackend }, { reencryptDatabase }, { keyringFor }, { acquireLock }] = await Promise.all([
+      const [{ openBackend }, { reencryptDatabase, reencryptSucceeded }, { keyringFor }, { acquireLock }] = await Promise.all([
         import("../../backends/open.ts"),
         import("../../replica/reencrypt.ts"),
         import("../../format/keyring.ts"),
@@ -64,7 +65,7 @@ export const reencryptCommand: CliCommand = {
           print(`${db.name}: every object is now sealed; remove require_encrypted = false from the config and restart the daemon.`);
         }
       }
-      const ok = reports.every((r) => r.failed.length === 0);
+      const ok = reports.every(reencryptSucceeded);
       if (globals.json) printJson({ ok, dryRun, databases: reports });
       return ok ? ExitCode.ok : ExitCode.integrity;
     },

@@ -5,7 +5,7 @@
  * counter on stderr while they work, only on a terminal.
  */
 import { formatBytes } from "../../config/units.ts";
-import type { ReencryptReport } from "../../replica/reencrypt.ts";
+import type { ReencryptLeftovers, ReencryptReport } from "../../replica/reencrypt.ts";
 import type { VerifyReport } from "../../replica/verify.ts";
 import { seconds, table, type Painter } from "../style.ts";
 
@@ -51,6 +51,19 @@ export function reencryptText(r: ReencryptReport & { backend: string }, paint: P
     `${r.db} on ${r.backend}: ${verb} ${r.rewritten} of ${r.objects} object(s) (${formatBytes(r.bytes)}) as ${r.target}; ` +
       `${r.skipped} already done, in ${seconds(r.elapsedMs)}`,
   ];
+  lines.push(...leftoverLines(r.leftovers, r.dryRun, paint));
   for (const f of r.failed) lines.push(`  ${paint("red", "failed:")} ${f.message}`);
   return lines.join("\n");
+}
+
+function leftoverLines(l: ReencryptLeftovers, dryRun: boolean, paint: Painter): string[] {
+  if (l.kind === "none") return [];
+  const what = l.kind === "temp-files" ? "leftover upload temp file(s)" : "incomplete multipart upload(s)";
+  const verb = l.kind === "temp-files" ? (dryRun ? "would remove" : "removed") : dryRun ? "would abort" : "aborted";
+  const lines: string[] = [];
+  if (l.note) lines.push(`  ${paint("yellow", "note:")} ${what}: ${l.note}`);
+  else if (l.removed > 0) lines.push(`  ${verb} ${l.removed} ${what}${l.kind === "temp-files" ? ` (${formatBytes(l.bytes)})` : ""}`);
+  else if (l.failed === 0) lines.push(`  no ${what.replace("(s)", "s")}`);
+  if (l.failed > 0) lines.push(`  ${paint("red", "failed:")} ${l.failed} ${what} could not be removed (check the permissions under the database's directory)`);
+  return lines;
 }
