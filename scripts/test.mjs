@@ -3,7 +3,8 @@
  * @module scripts/test
  * `npm test`: bootstraps Bun (see lib/bootstrap.mjs), runs `bun test` with a
  * JUnit report beside the normal console output, and ends with one line
- * `N passed, N failed[, N skipped]`. Extra arguments go to `bun test`
+ * `N passed, N failed` (skipped tests, if any, are counted on the line
+ * before it, so the last line keeps that exact shape). Extra arguments go to `bun test`
  * (`npm test -- tests/config` runs a subset).
  *
  * Why both the JUnit file and the console: bun 1.4.5 writes JUnit only for
@@ -100,7 +101,8 @@ function summarize({ xml, tail, code, signal, timedOut }) {
 
 function finish(counts, problem) {
   if (problem) say(`error: ${problem}`);
-  const line = `${counts.passed} passed, ${counts.failed} failed${counts.skipped > 0 ? `, ${counts.skipped} skipped` : ""}`;
+  const skipped = counts.skipped > 0 ? `${counts.skipped} skipped\n` : "";
+  const line = `${skipped}${counts.passed} passed, ${counts.failed} failed`;
   const code = counts.failed > 0 || problem ? 1 : 0;
   // Pipes are asynchronous in Node: let bun's forwarded stderr drain first so
   // the summary really is the last line when both streams share one log.

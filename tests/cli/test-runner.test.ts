@@ -31,7 +31,7 @@ describe("npm test (scripts/test.mjs)", () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
 
-  function runner(files: Record<string, string>): { code: number; lastLine: string } {
+  function runner(files: Record<string, string>): { code: number; lastLine: string; before: string } {
     const paths = Object.entries(files).map(([name, body]) => {
       const file = join(tmp.dir, name);
       writeFileSync(file, `import { test, expect } from "bun:test";\n${body}\n`);
@@ -39,24 +39,27 @@ describe("npm test (scripts/test.mjs)", () => {
     });
     const r = Bun.spawnSync(["node", join(repoRoot, "scripts", "test.mjs"), ...paths], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
     const lines = r.stdout.toString().trimEnd().split("\n");
-    return { code: r.exitCode, lastLine: lines.at(-1) ?? "" };
+    return { code: r.exitCode, lastLine: lines.at(-1) ?? "", before: lines.at(-2) ?? "" };
   }
 
-  test("ends with `N passed, N failed, N skipped` and exits 1 when a test fails", () => {
+  test("ends with exactly `N passed, N failed`, skipped counted the line before, and exits 1 when a test fails", () => {
     const r = runner({ "mixed.test.ts": 'test("ok", () => {});\ntest("bad", () => { expect(1).toBe(2); });\ntest.skip("later", () => {});' });
-    expect(r).toEqual({ code: 1, lastLine: "1 passed, 1 failed, 1 skipped" });
+    expect(r).toEqual({ code: 1, lastLine: "1 passed, 1 failed", before: "1 skipped" });
   });
 
   test("exits 0 when everything passes, without a skipped count when none were skipped", () => {
-    expect(runner({ "green.test.ts": 'test("one", () => {});\ntest("two", () => {});' })).toEqual({ code: 0, lastLine: "2 passed, 0 failed" });
+    const r = runner({ "green.test.ts": 'test("one", () => {});\ntest("two", () => {});' });
+    expect({ code: r.code, lastLine: r.lastLine }).toEqual({ code: 0, lastLine: "2 passed, 0 failed" });
+    expect(r.before).not.toMatch(/skipped/);
   });
 
   test("counts a test file that throws while loading as a failure (bun leaves it out of the JUnit file)", () => {
-    expect(runner({ "broken.test.ts": 'throw new Error("cannot load");' })).toEqual({ code: 1, lastLine: "0 passed, 1 failed" });
+    const r = runner({ "broken.test.ts": 'throw new Error("cannot load");' });
+    expect({ code: r.code, lastLine: r.lastLine }).toEqual({ code: 1, lastLine: "0 passed, 1 failed" });
   });
 
   test("fails when no test ran, even if bun itself is content", () => {
-    expect(runner({ "skipped.test.ts": 'test.skip("later", () => {});' })).toEqual({ code: 1, lastLine: "0 passed, 0 failed, 1 skipped" });
+    expect(runner({ "skipped.test.ts": 'test.skip("later", () => {});' })).toEqual({ code: 1, lastLine: "0 passed, 0 failed", before: "1 skipped" });
     const empty = runner({ "empty.test.ts": "" });
     expect(empty.code).toBe(1);
     expect(empty.lastLine).toMatch(/^0 passed, \d+ failed$/);
