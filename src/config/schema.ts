@@ -81,7 +81,7 @@ export const daemonKeys: KeySpec[] = [
   { key: "max_concurrent_snapshots", field: "maxConcurrentSnapshots", kind: count, default: 0,
     meaning: "How many databases may take a snapshot at the same time. 0 means automatic, which is one at a time." },
   { key: "snapshot_workers", field: "snapshotWorkers", kind: count, default: 0,
-    meaning: "Blocks of one snapshot compressed at once, each on its own thread. 0 means automatic, which is one: compression then overlaps with reading the database but uses one core. Each extra worker costs one more core and about 5-9 MB of memory (peak RSS, measured) while a snapshot runs." },
+    meaning: "Blocks of one snapshot compressed at once, each on its own thread. 0 means automatic, which is one: compression then overlaps with reading the database but uses one core. Each extra worker costs one more core and about 5-9 MB of memory (peak RSS, measured) while a snapshot runs. With as many workers as cores (or more), one more block waits its turn so that no core idles between blocks." },
   { key: "metrics_addr", field: "metricsAddr", kind: { type: "addr" }, defaultText: "unset (no endpoint)",
     meaning: 'Address of the Prometheus metrics endpoint, e.g. "127.0.0.1:9090". Use "0.0.0.0:9090" to listen on every interface.' },
 ];

@@ -12,6 +12,7 @@
  * `workers` blocks compressing at once on the thread pool, emitting them in
  * order. The object's bytes are the same either way.
  */
+import { availableParallelism } from "node:os";
 import { blockFrameHeader, sealBlock, sealBlockAsync, storeFooter } from "./block.ts";
 import { crc32 } from "./crc.ts";
 import { Blake3 } from "./hash.ts";
@@ -96,10 +97,11 @@ export class ObjectWriter {
    * value is the database checksum after them. Up to `workers` blocks are
    * compressed at once off the calling thread while the next one fills;
    * hashing, sealing and the CRC stay on the calling thread, in block order.
-   * One block of pages plus `workers` blocks in flight are held at a time.
+   * One block of pages plus blocksInFlight(workers) blocks are held at a time.
    */
   async *encode(pages: Iterator<PageEntry, bigint>, workers: number): AsyncGenerator<Uint8Array> {
     if (!Number.isInteger(workers) || workers < 1) throw new TypeError("workers must be a positive integer");
+    const depth = blocksInFlight(workers);
     const inFlight: Promise<Uint8Array[]>[] = [];
     const start = (block: CutBlock) => {
       const pending = this.#encodeLater(block);
@@ -111,7 +113,7 @@ export class ObjectWriter {
       if (this.#append(step.value.pgno, step.value.data)) {
         // The next block was filled while these compressed; start it once a worker is free.
         const block = this.#cut(true);
-        if (inFlight.length < workers) start(block);
+        if (inFlight.length < depth) start(block);
         else {
           // Start the filled block as soon as a worker frees up, before the
           // finished block goes to the consumer (whose write may take a while).
@@ -244,6 +246,20 @@ export class ObjectWriter {
     this.#crc = crc32(out, this.#crc);
     return out;
   }
+}
+
+/**
+ * How many blocks encode() keeps handed to the thread pool for `workers` to
+ * compress at once. The pool has one thread per core: when the workers take
+ * every core, one more block waits in the pool's queue, so a thread that
+ * finishes a block starts the next at once instead of waiting for the main
+ * thread to hand it over (measured on 2 cores, 1 GiB, 6 alternating pairs:
+ * 2,428 against 2,629 ms on average, faster in all six; the process kept
+ * 1.9 cores busy instead of 1.7). With fewer workers than cores the extra
+ * block would be compressed at once with the others, more threads than asked.
+ */
+export function blocksInFlight(workers: number, cores = availableParallelism()): number {
+  return workers >= cores ? workers + 1 : workers;
 }
 
 /** Encodes a whole object in memory (small objects, tests). */

@@ -4,7 +4,7 @@
  * path, whatever the number of blocks in flight, and sealed objects must open.
  */
 import { describe, expect, test } from "bun:test";
-import { ObjectWriter, encodeObject } from "../../src/format/object-writer.ts";
+import { ObjectWriter, blocksInFlight, encodeObject } from "../../src/format/object-writer.ts";
 import { decodeObject } from "../../src/format/object-reader.ts";
 import type { Compression, ObjectHeader, PageEntry } from "../../src/format/types.ts";
 import { keySource, keyring } from "./crypto-fixtures.ts";
@@ -80,4 +80,12 @@ describe("pipelined encoding", () => {
     const writer = new ObjectWriter(snapshotHeader());
     expect(writer.encode(pagesThen([], 0n), 0).next()).rejects.toThrow("workers must be a positive integer");
   });
+});
+
+test("one block more than the workers waits in the pool's queue only when the workers take every core", () => {
+  expect(blocksInFlight(1, 2)).toBe(1); // the default stays single-threaded
+  expect(blocksInFlight(2, 4)).toBe(2);
+  expect(blocksInFlight(2, 2)).toBe(3);
+  expect(blocksInFlight(4, 2)).toBe(5);
+  expect(blocksInFlight(1, 1)).toBe(2);
 });
