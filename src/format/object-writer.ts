@@ -254,8 +254,8 @@ export class ObjectWriter {
  * every core, one more block waits in the pool's queue, so a thread that
  * finishes a block starts the next at once instead of waiting for the main
  * thread to hand it over (measured on 2 cores, 1 GiB, 6 alternating pairs:
- * 2,428 against 2,629 ms on average, faster in all six; the process kept
- * 1.9 cores busy instead of 1.7). With fewer workers than cores the extra
+ * 2,428 against 2,629 ms on average, faster in all six; once streaming,
+ * 1.8-2.0 cores busy instead of 1.5-1.8). With fewer workers than cores the extra
  * block would be compressed at once with the others, more threads than asked.
  */
 export function blocksInFlight(workers: number, cores = availableParallelism()): number {
