@@ -189,7 +189,10 @@ export class Checkpointer {
       await host.shipNew();
       if (host.newBackupDue()) return false;
       try {
-        await conns.lockWriter(lockMs);
+        // Read the frames committed while the lock is busy as they come, so that
+        // the scan under the lock finds only the last few: the application
+        // waits for whatever runs under it.
+        await conns.lockWriter(lockMs, () => host.scan());
       } catch (err) {
         if (isBakeliteError(err, "DB_BUSY")) return false;
         throw err;

@@ -38,8 +38,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 const MAX_BUSY_PAUSE_MS = 4;
 
-/** Runs `fn` until it stops failing with SQLITE_BUSY, for at most `timeoutMs`. */
-export async function retryBusy<T>(fn: () => T, timeoutMs: number, what: string): Promise<T> {
+/**
+ * Runs `fn` until it stops failing with SQLITE_BUSY, for at most `timeoutMs`.
+ * `whileBusy` runs after each busy try, before the pause.
+ */
+export async function retryBusy<T>(fn: () => T, timeoutMs: number, what: string, whileBusy?: () => void): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let delay = 1;
   for (;;) {
@@ -50,6 +53,7 @@ export async function retryBusy<T>(fn: () => T, timeoutMs: number, what: string)
       if (Date.now() >= deadline) {
         throw new BakeliteError("DB_BUSY", `database busy: could not ${what} within ${timeoutMs} ms`, { cause: err });
       }
+      whileBusy?.();
       await sleep(delay);
       delay = Math.min(delay * 2, MAX_BUSY_PAUSE_MS);
     }
@@ -205,8 +209,8 @@ export class ControlConnections {
    * unlockWriter(). Every write and checkpoint of ours happens under it, so it
    * is also where a replaced database file is caught before we touch anything.
    */
-  async lockWriter(timeoutMs = this.busyTimeoutMs): Promise<void> {
-    await retryBusy(() => this.a.exec("BEGIN IMMEDIATE"), timeoutMs, "take the writer lock");
+  async lockWriter(timeoutMs = this.busyTimeoutMs, whileBusy?: () => void): Promise<void> {
+    await retryBusy(() => this.a.exec("BEGIN IMMEDIATE"), timeoutMs, "take the writer lock", whileBusy);
     try {
       this.assertNotReplaced();
     } catch (err) {
