@@ -23,6 +23,16 @@ export function cpuMsOf(proc: Bun.Subprocess): number {
   return Number(proc.resourceUsage()?.cpuTime.total ?? 0n) / 1000;
 }
 
+/**
+ * Writes every dirty page of the system back (`sync`), untimed, before a
+ * timed step: the baselines do not fsync, so without it the step after one
+ * would pay for writing back its gigabyte while it writes and fsyncs its own.
+ */
+export async function settleDisk(): Promise<void> {
+  const code = await Bun.spawn(["sync"], { stdout: "ignore", stderr: "ignore" }).exited;
+  if (code !== 0) throw new Error(`sync exited with ${code}`);
+}
+
 /** Runs `cmd` (stdout optionally into a file) and returns its wall and CPU time. */
 export async function timeCommand(cmd: string[], stdoutTo?: string): Promise<Timed> {
   const started = performance.now();

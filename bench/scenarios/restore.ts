@@ -10,7 +10,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { PAGE_SIZE } from "../generate.ts";
-import { runJson, timeCommand } from "../procs.ts";
+import { runJson, settleDisk, timeCommand } from "../procs.ts";
 import type { RestoreRun } from "../restore-child.ts";
 
 export interface RestoreResult {
@@ -46,11 +46,13 @@ export async function benchRestore(work: string, replica: string, name: string, 
   const runs: Array<Required<RestoreRun>> = [];
   for (let r = 0; r < repeats; r++) {
     try {
+      await settleDisk();
       baselines.push((await timeCommand(["cp", zstdPath, copy])).wallMs + (await timeCommand(["zstd", "-d", "-q", copy, "-o", out])).wallMs);
     } finally {
       rmSync(copy, { force: true });
       rmSync(out, { force: true });
     }
+    await settleDisk();
     const run = await restoreOnce(work, replica, name);
     if (run.pages * PAGE_SIZE < dbBytes * 0.9) throw new Error(`restore produced ${run.pages} pages for a ${dbBytes}-byte database`);
     runs.push(run);

@@ -19,7 +19,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { stateDir } from "../../src/ops/state-paths.ts";
-import { cpuMsOf, cursorOf, loggedSnapshotMs, startDaemon, timeCommand, waitFor, writeBenchConfig } from "../procs.ts";
+import { cpuMsOf, cursorOf, loggedSnapshotMs, settleDisk, startDaemon, timeCommand, waitFor, writeBenchConfig } from "../procs.ts";
 
 export interface SnapshotResult {
   dbBytes: number;
@@ -92,14 +92,17 @@ export async function benchSnapshot(work: string, name: string, dbPath: string, 
     rmSync(replica, { recursive: true, force: true });
     rmSync(stateDir(dbPath), { recursive: true, force: true });
     mkdirSync(replica, { recursive: true });
+    await settleDisk();
     const snap = await firstSnapshot(work, name, dbPath, replica, snapshotWorkers);
     if (snap.loggedMs === null) throw new Error("the daemon did not log its snapshot; is the log level info?");
     return snap;
   };
   const runs: Array<{ cpMs: number; zstdMs: number; zstdCpuMs: number; snapshotMs: number; loggedMs: number | null; cpuMs: number; defaultMs: number; defaultCpuMs: number }> = [];
   for (let r = 0; r < repeats; r++) {
+    await settleDisk();
     const cp = await timeCommand(["cp", dbPath, cpOut]);
     rmSync(cpOut);
+    await settleDisk();
     const zstd = await timeCommand(["zstd", "-1", "-T1", "-q", "-c", dbPath], zstdPath);
     const single = await fresh();
     const snap = await fresh(workers);
