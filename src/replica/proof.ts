@@ -14,6 +14,16 @@ import { pageHash } from "../format/db-checksum.ts";
 const READ_BYTES = 1 << 20;
 
 /**
+ * SQLite's page cache for integrity_check. With the default (about 2 MB) the
+ * check re-reads each page of a big database about ten times, one pread of a
+ * page each: 1 GiB took 11-13 s, 7-8 s of it system time, on a machine whose
+ * syscalls cost about 3 us. 32 MiB brought that to 6.5-7.5 s for about
+ * 30 MB more peak RSS (64 MiB: 6 s for 60 MB more). Bounded, so the
+ * restore's memory stays flat in the database size.
+ */
+const INTEGRITY_CACHE_KIB = 32 * 1024;
+
+/**
  * XOR of pageHash over pages 1..pages as read back from `file`, the same sum
  * DbChecksum keeps, without its per-page array. A short file is an error, not
  * zero pages: restore set the size itself.
@@ -64,6 +74,7 @@ export function integrityCheck(path: string): void {
   try {
     const db = new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
     try {
+      db.run(`PRAGMA cache_size = -${INTEGRITY_CACHE_KIB}`);
       const rows = db.query("PRAGMA integrity_check(20)").values();
       problems = rows.map((row) => String(row[0]));
     } finally {

@@ -118,6 +118,9 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreS
       await prove(file, applier, checkAbort, progress);
       await file.close();
       file = undefined;
+      // The apply phase's buffers are garbage now; collect them before SQLite's page cache
+      // for integrity_check grows, or both count towards the peak (121 against 107 MB at 1 GiB).
+      Bun.gc(true);
       integrityCheck(temp);
       checkAbort();
     } catch (err) {
