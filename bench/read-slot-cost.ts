@@ -28,6 +28,7 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateDatabase } from "./generate.ts";
+import { startReader } from "./moving-reader.ts";
 import { runJson } from "./procs.ts";
 import type { WriterBurst } from "./scenarios/commit.ts";
 
@@ -40,32 +41,17 @@ async function measure(base: string, work: string, mode: Case): Promise<WriterBu
   const path = join(work, `${mode}.db`);
   for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
   copyFileSync(base, path);
-  const reader = new Database(path);
+  if (mode === "none") {
+    const db = new Database(path);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    db.close();
+    return await runJson<WriterBurst>("writer.ts", ["burst", path, String(COMMITS)]);
+  }
+  const reader = startReader(path, { everyMs: mode === "moving" ? MOVE_EVERY_MS : null, slot0: mode === "slot0" });
   try {
-    reader.exec("PRAGMA wal_autocheckpoint = 0");
-    reader.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    if (mode === "mark" || mode === "moving") reader.exec("INSERT INTO events (user_id, kind, at, payload) VALUES (1, 'setup', 0, '')");
-    const begin = () => {
-      reader.exec("BEGIN");
-      reader.query("SELECT count(*) FROM users WHERE id < 3").get();
-    };
-    if (mode !== "none") begin();
-    // The writer is another process, so this timer runs while it writes.
-    const mover =
-      mode === "moving"
-        ? setInterval(() => {
-            reader.exec("COMMIT");
-            begin();
-          }, MOVE_EVERY_MS)
-        : null;
-    try {
-      return await runJson<WriterBurst>("writer.ts", ["burst", path, String(COMMITS)]);
-    } finally {
-      if (mover) clearInterval(mover);
-    }
+    return await runJson<WriterBurst>("writer.ts", ["burst", path, String(COMMITS)]);
   } finally {
-    if (reader.inTransaction) reader.exec("COMMIT");
-    reader.close();
+    reader.stop();
   }
 }
 
