@@ -6,9 +6,11 @@
  * sync, a debounce window apart). An application writer beside it pays for
  * the mark: once its WAL is past the autocheckpoint size, each commit tries a
  * checkpoint that stops at the mark, and when the mark moves the next commit
- * backfills everything up to it. Neither bakelite nor any design that keeps
- * unshipped frames from being checkpointed away with a read mark can cost the
- * writer less, so the benchmarks use it as the floor (docs/performance.md).
+ * backfills everything up to it. Every design that keeps unshipped frames from
+ * being checkpointed away with a read mark pays that per commit, so the
+ * benchmarks show it beside the daemon (docs/performance.md). It is not a
+ * strict floor for throughput: the daemon's own checkpoints restart the WAL
+ * and do backfills on their connection, which this reader never does.
  */
 import { Database } from "bun:sqlite";
 

@@ -4,8 +4,8 @@
  * (bench/writer.ts, its own process) makes N small commits as fast as it can,
  * in rounds of three runs: without a daemon, with a running daemon, and beside
  * a plain SQLite reader that only moves its read mark every debounce window
- * (bench/moving-reader.ts: the floor of any design that protects the WAL
- * with a read mark). The order rotates every round so a drift over the run
+ * (bench/moving-reader.ts: what protecting the WAL with a read mark costs
+ * by itself). The order rotates every round so a drift over the run
  * (page cache, WAL size, the table growing) does not favour one side. With
  * the daemon, the writer starts only once the daemon is replicating (its
  * snapshot or resume is done), and the daemon is stopped after the round, so
