@@ -81,12 +81,12 @@ export class ChainApplier {
           checkTimestamp(reader.header, ref);
           this.#start(reader.header.pageSize);
         }
-        await this.#apply(pages);
+        this.#apply(pages);
       }
-      await this.#apply(await reader.flush());
+      this.#apply(await reader.flush());
       await this.#writes?.settle();
     } catch (err) {
-      await this.#writes?.settle().catch(() => {}); // never leave a write running on a file the caller may close
+      await this.#writes?.settle().catch(() => {}); // never leave a flush running on a file the caller may close
       throw err;
     }
     const footer = reader.end();
@@ -105,11 +105,11 @@ export class ChainApplier {
     this.#writes = new PageWrites(this.#file, pageSize);
   }
 
-  /** Adds a snapshot's pages to the checksum and starts writing them; their blocks are freed once written. */
-  async #apply(pages: PageEntry[]): Promise<void> {
+  /** Adds a snapshot's pages to the checksum and writes them; their blocks are freed once written. */
+  #apply(pages: PageEntry[]): void {
     if (pages.length === 0) return;
     for (const page of pages) this.#checksum!.set(page.pgno, page.data);
-    await this.#writes!.write(pages, true);
+    this.#writes!.write(pages, true);
   }
 
   /** Verifies a whole change-set, then applies it. */
@@ -138,7 +138,7 @@ export class ChainApplier {
     for (const page of pages) this.#checksum.set(page.pgno, page.data);
     this.#checksum.resize(header.dbPages);
     this.#assertChecksum(footer.dbChecksum, header.txidEnd);
-    await this.#writes!.write(pages);
+    this.#writes!.write(pages);
     await this.#writes!.settle();
     await this.#setSize(header);
     this.#lineage = footer.lineage;
