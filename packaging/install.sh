@@ -156,7 +156,12 @@ if [ -z "${BAKELITE_NO_INIT:-}" ] && [ -t 1 ] && (: </dev/tty) 2>/dev/null; then
   printf '%s' "bakelite-install: run 'bakelite init' now to set up a backup? [y/N] " >/dev/tty
   read -r answer </dev/tty || answer=
   case "$answer" in
-    y | Y | yes | YES) exec "$bakelite" init </dev/tty ;;
+    y | Y | yes | YES)
+      # exec replaces this shell, so its EXIT trap would never remove the downloads.
+      rm -rf "$tmp"
+      trap - EXIT INT TERM
+      exec "$bakelite" init </dev/tty
+      ;;
     *) say "later: sudo $bakelite init" ;;
   esac
 fi

@@ -162,9 +162,13 @@ describe("install.sh", () => {
     expect(res.stderr).toContain("unsupported CPU riscv64; builds exist for x86_64 and arm64");
   });
 
-  test.skipIf(!Bun.which("tmux"))("on a terminal it offers to run bakelite init, even when piped from curl (skipped without tmux)", async () => {
+  test.skipIf(!Bun.which("tmux"))("on a terminal it offers to run bakelite init, even when piped from curl, and leaves no download behind either way (skipped without tmux)", async () => {
     const r = newRoot();
-    const { BAKELITE_NO_INIT: _, ...env } = r.env;
+    const scratch = join(r.dir, "tmp");
+    mkdirSync(scratch);
+    const { BAKELITE_NO_INIT: _, ...rest } = r.env;
+    const env = { ...rest, TMPDIR: scratch };
+    const downloads = () => readdirSync(scratch).filter((name) => name.startsWith("bakelite-install."));
     const declined = new Terminal(`sh -c 'curl -fsSL "${baseUrl}/install.sh" | sh'`, env);
     try {
       await declined.answer(/run 'bakelite init' now to set up a backup\? \[y\/N\]/, "n");
@@ -173,12 +177,15 @@ describe("install.sh", () => {
     } finally {
       declined.close();
     }
+    expect(downloads()).toEqual([]);
     const accepted = new Terminal(`sh -c 'curl -fsSL "${baseUrl}/install.sh" | sh'`, env);
     try {
       await accepted.answer(/\[y\/N\]/, "y");
       // The wizard of the freshly installed binary takes over the terminal, and offers to replace the placeholder.
       await accepted.answer(/bakelite\.toml is the installer's placeholder\. Replace it\? \(Y\/n\)/, null);
       await accepted.waitFor(/Database file to back up/);
+      // The installer's shell is gone (exec), and its downloads with it, while the wizard runs.
+      expect(downloads()).toEqual([]);
       accepted.keys("C-c");
       expect(await accepted.exitCode()).toBe(2);
     } finally {
