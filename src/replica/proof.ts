@@ -17,8 +17,8 @@ const READ_BYTES = 1 << 20;
  * SQLite's page cache for integrity_check. With the default (about 2 MB) the
  * check re-reads each page of a big database about ten times, one pread of a
  * page each: 1 GiB took 11-13 s, 7-8 s of it system time, on a machine whose
- * syscalls cost about 3 us. 32 MiB brought that to 6.5-7.5 s for about
- * 30 MB more peak RSS (64 MiB: 6 s for 60 MB more). Bounded, so the
+ * syscalls cost about 3 us. 32 MiB brought that to 6.4-9.2 s for about
+ * 14 MB more peak RSS (64 MiB: about 6 s for 60 MB more). Bounded, so the
  * restore's memory stays flat in the database size.
  */
 const INTEGRITY_CACHE_KIB = 32 * 1024;
