@@ -22,7 +22,8 @@ import { planRestore } from "./plan.ts";
 import { fileChecksum, integrityCheck } from "./proof.ts";
 import type { ObjectRef, RestoreSummary, RestoreTarget } from "./types.ts";
 
-export type RestorePhase = "download" | "apply" | "verify";
+/** "integrity": SQLite's integrity_check, done 0 of 1 when it starts (it runs for seconds per GiB) and 1 of 1 when it passed. */
+export type RestorePhase = "download" | "apply" | "verify" | "integrity";
 
 export interface RestoreProgress {
   phase: RestorePhase;
@@ -121,7 +122,9 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreS
       // The apply phase's buffers are garbage now; collect them before SQLite's page cache
       // for integrity_check grows, or both count towards the peak (121 against 107 MB at 1 GiB).
       Bun.gc(true);
+      progress({ phase: "integrity", done: 0, total: 1 });
       integrityCheck(temp);
+      progress({ phase: "integrity", done: 1, total: 1 });
       checkAbort();
     } catch (err) {
       if (signal?.aborted) throw aborted(signal, db);

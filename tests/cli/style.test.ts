@@ -65,4 +65,15 @@ describe("restore progress", () => {
     expect(writes[0]).toContain(" 50%");
     expect(writes.at(-1)).toBe("\r\x1b[K");
   });
+
+  test("says so at once when SQLite's integrity_check starts, which shows no progress of its own", () => {
+    const { writes, stream } = fakeStream(true);
+    const view = restoreProgress("app", true, stream);
+    view.update({ phase: "verify", done: 100, total: 100 });
+    view.update({ phase: "integrity", done: 0, total: 1 });
+    expect(writes.at(-1)).toContain("checking app: SQLite integrity_check of 100 pages");
+    view.update({ phase: "integrity", done: 1, total: 1 });
+    expect(writes.at(-1)).not.toContain("integrity_check");
+    view.done();
+  });
 });

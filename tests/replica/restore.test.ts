@@ -99,13 +99,22 @@ describe("restoreDatabase", () => {
     expect(cli.stdout.toString()).toBe("ok\nwal\n");
   });
 
-  test("reports progress for download, apply and verify, ending at their totals", async () => {
+  test("reports progress for download, apply, verify and the integrity check, ending at their totals", async () => {
     await replicate();
     const seen = new Map<string, RestoreProgress>();
-    const summary = await restore({ kind: "latest" }, { onProgress: (p) => seen.set(p.phase, p) });
+    const order: string[] = [];
+    const summary = await restore({ kind: "latest" }, {
+      onProgress: (p) => {
+        seen.set(p.phase, p);
+        if (order.at(-1) !== p.phase) order.push(p.phase);
+      },
+    });
     expect(seen.get("download")).toEqual({ phase: "download", done: summary.downloaded, total: summary.downloaded });
     expect(seen.get("apply")).toEqual({ phase: "apply", done: 6, total: 6 });
     expect(seen.get("verify")).toEqual({ phase: "verify", done: summary.pages, total: summary.pages });
+    expect(seen.get("integrity")).toEqual({ phase: "integrity", done: 1, total: 1 });
+    expect(order.at(-2)).toBe("verify");
+    expect(order.at(-1)).toBe("integrity");
   });
 
   test("an aborted restore stops and leaves nothing behind", async () => {
