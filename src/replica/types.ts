@@ -90,5 +90,7 @@ export interface RestoreSummary {
   /** Copied from the plan: objects cut off by a gap. */
   unreachable?: { objects: number; fromTxid: number };
   integrity: "ok";
+  /** How long SQLite's integrity_check took, ms (part of elapsedMs). */
+  integrityMs: number;
   elapsedMs: number;
 }

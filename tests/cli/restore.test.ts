@@ -28,7 +28,8 @@ describe("restore to --output", () => {
     expect(r.stdout).toMatch(/applied: full backup \+ \d+ change-set\(s\)/);
     expect(r.stdout).toMatch(/✓ lineage verified: (\d+)\/\1 change-set\(s\), hashes match/);
     expect(r.stdout).toMatch(/size: \d+ pages x 4096 bytes \(/);
-    expect(r.stdout).toContain("✓ integrity_check: ok");
+    expect(r.stdout).toMatch(/\n {2}downloaded: [\d.]+ [KMG]?i?B\n/);
+    expect(r.stdout).toMatch(/✓ integrity_check: ok \(\d+\.\d\ds of \d+\.\d\ds in all\)/);
   });
 
   test("--txid lands on that commit", async () => {
@@ -71,12 +72,14 @@ describe("restore to --output", () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(Object.keys(s).sort()).toEqual([
-      "backupId", "changesets", "db", "downloadedBytes", "elapsedMs", "inPlace", "integrityCheck", "landed", "lineageVerified",
+      "backupId", "changesets", "db", "downloadedBytes", "elapsedMs", "inPlace", "integrityCheck", "integrityCheckMs", "landed", "lineageVerified",
       "output", "pageSize", "pages", "restored", "sizeBytes", "snapshotTxid", "target", "unreachable",
     ]);
     expect(s).toMatchObject({ restored: true, db: "app", output: out("json.db"), inPlace: false, target: { kind: "latest" }, integrityCheck: "ok", unreachable: null, snapshotTxid: fx.snapshotTxid });
     expect(s.sizeBytes).toBe(statSync(out("json.db")).size);
     expect(s.lineageVerified).toBe(s.changesets);
+    expect(s.integrityCheckMs).toBeGreaterThanOrEqual(0);
+    expect(s.integrityCheckMs).toBeLessThanOrEqual(s.elapsedMs);
   });
 
   test("an existing --output is refused (exit 1) and left alone; --force replaces it", async () => {

@@ -40,6 +40,7 @@ export function restoreJson(summary: RestoreSummary, inPlace: boolean): Record<s
     sizeBytes: summary.pageSize * summary.pages,
     downloadedBytes: summary.downloaded,
     integrityCheck: summary.integrity,
+    integrityCheckMs: summary.integrityMs,
     elapsedMs: summary.elapsedMs,
     unreachable: summary.unreachable ?? null,
   };
@@ -66,8 +67,8 @@ export function restoreText(summary: RestoreSummary, inPlace: boolean, paint: Pa
     `  applied: full backup + ${n} change-set(s) (backup ${plan.backupId})`,
     `  ${ok} lineage verified: ${summary.lineageVerified}/${n} change-set(s), hashes match`,
     `  size: ${summary.pages} pages x ${summary.pageSize} bytes (${formatBytes(size)})`,
-    `  downloaded: ${formatBytes(summary.downloaded)} in ${seconds(summary.elapsedMs)}`,
-    `  ${ok} integrity_check: ${summary.integrity}`,
+    `  downloaded: ${formatBytes(summary.downloaded)}`,
+    `  ${ok} integrity_check: ${summary.integrity} (${seconds(summary.integrityMs)} of ${seconds(summary.elapsedMs)} in all)`,
   ].join("\n");
 }
 
