@@ -17,8 +17,9 @@
  *   moving a reader on a read mark that ends its transaction and begins a
  *          new one every 250 ms (the debounce), as the daemon's read
  *          connection does after each sync, with none of the daemon's other
- *          work: the floor for anything that holds a read mark to protect
- *          the WAL.
+ *          work: what holding a read mark to protect the WAL costs by
+ *          itself (not a floor for throughput: the daemon's own
+ *          checkpoints can do better, docs/performance.md).
  * With slot 0 held, every commit past 1000 WAL pages runs an automatic
  * PASSIVE checkpoint that builds its sorted frame index and only then finds
  * slot 0 busy: work that grows with the WAL, on every commit.

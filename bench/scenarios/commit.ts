@@ -57,17 +57,7 @@ async function writerBurst(dbPath: string, commits: number): Promise<WriterBurst
 export async function benchCommit(work: string, name: string, dbPath: string, rounds: number, commits: number): Promise<CommitResult> {
   const config = writeBenchConfig(work, name, dbPath, join(work, `replica-${name}`));
   const debounceMs = (await loadConfig(config)).databases[0].debounceMs;
-  const results: CommitRound[] = [];
-  // One unmeasured run first: it creates the events table's working set in the page cache for every side.
-  await writerBurst(dbPath, Math.min(commits, 2_000));
-  for (let round = 0; round < rounds; round++) {
-    const order = SIDES.map((_, i) => SIDES[(i + round) % SIDES.length]);
-    for (const side of order) results.push({ side, ...(await writerBeside(side, round)) });
-  }
-  const over = (side: CommitSide) => perSecond(results.filter((r) => r.side === side));
-  return { rounds: results, withoutPerSec: over("without"), withPerSec: over("daemon"), readerPerSec: over("reader") };
-
-  async function writerBeside(side: CommitSide, round: number): Promise<WriterBurst> {
+  const writerBeside = async (side: CommitSide, round: number): Promise<WriterBurst> => {
     if (side === "without") return writerBurst(dbPath, commits);
     if (side === "reader") {
       const reader = startReader(dbPath, { everyMs: debounceMs });
@@ -84,5 +74,14 @@ export async function benchCommit(work: string, name: string, dbPath: string, ro
     } finally {
       if (proc.proc.exitCode === null) await proc.stop();
     }
+  };
+  const results: CommitRound[] = [];
+  // One unmeasured run first: it creates the events table's working set in the page cache for every side.
+  await writerBurst(dbPath, Math.min(commits, 2_000));
+  for (let round = 0; round < rounds; round++) {
+    const order = SIDES.map((_, i) => SIDES[(i + round) % SIDES.length]);
+    for (const side of order) results.push({ side, ...(await writerBeside(side, round)) });
   }
+  const over = (side: CommitSide) => perSecond(results.filter((r) => r.side === side));
+  return { rounds: results, withoutPerSec: over("without"), withPerSec: over("daemon"), readerPerSec: over("reader") };
 }

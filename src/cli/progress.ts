@@ -5,9 +5,10 @@
  * caller gets a no-op instead.
  */
 import { formatBytes } from "../config/units.ts";
+import type { RestoreProgress } from "../replica/restore.ts";
 
 export interface RestoreProgressView {
-  update(progress: { phase: "download" | "apply" | "verify" | "integrity"; done: number; total: number }): void;
+  update(progress: RestoreProgress): void;
   /** Removes the line so the summary starts on a clean one. */
   done(): void;
 }
