@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { shippedTxid } from "../helpers/daemon.ts";
+import { runScratchDir } from "../helpers/scratch.ts";
 
 export const repoRoot = resolve(import.meta.dir, "..", "..");
 export const mainTs = join(repoRoot, "src", "cli", "main.ts");
@@ -43,14 +44,8 @@ export function cleanEnv(home: string, extra: Record<string, string | undefined>
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-let scratchHome: string | undefined;
 function defaultHome(): string {
-  if (!scratchHome) {
-    const home = mkdtempSync(join(tmpdir(), "bakelite-cli-home-"));
-    process.on("exit", () => rmSync(home, { recursive: true, force: true }));
-    scratchHome = home;
-  }
-  return scratchHome;
+  return runScratchDir("bakelite-cli-home-");
 }
 
 function command(args: string[], binary?: string): string[] {

@@ -3,11 +3,12 @@
  * child process with a clean environment (UTC, no colour, a scratch HOME so
  * no user-level bakelite.env leaks in), and hand-written status fixtures.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { statusPath, STATUS_VERSION, type StatusFile } from "../../src/ops/status-file.ts";
 import { stateDir } from "../../src/ops/state-paths.ts";
+import { runScratchDir } from "../helpers/scratch.ts";
 
 export const repoRoot = resolve(import.meta.dir, "..", "..");
 export const mainTs = join(repoRoot, "src", "cli", "main.ts");
@@ -18,14 +19,8 @@ export interface CliResult {
   stderr: string;
 }
 
-let home: string | undefined;
 function scratchHome(): string {
-  if (!home) {
-    const dir = mkdtempSync(join(tmpdir(), "bakelite-ops-home-"));
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-    home = dir;
-  }
-  return home;
+  return runScratchDir("bakelite-ops-home-");
 }
 
 export function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
