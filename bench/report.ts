@@ -5,7 +5,9 @@
  * Only measured numbers appear; a row without a target says "info".
  */
 import { Database } from "bun:sqlite";
+import { closeSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
 
 export interface ResultRow {
   name: string;
@@ -73,6 +75,14 @@ export interface Machine {
   sqlite: string;
   zstd: string;
   tmpFilesystem: string;
+  /**
+   * Two costs that decide most of the memory- and I/O-bound numbers, and that
+   * differ several times between machines that look alike (docs/performance.md,
+   * "Fourth pass"): touching memory for the first time, and a 4 KiB read
+   * from the page cache. Microseconds, the median of three tries.
+   */
+  firstTouchUsPerPage: number;
+  cachedPreadUs: number;
 }
 
 export function describeMachine(tmp: string): Machine {
@@ -87,7 +97,42 @@ export function describeMachine(tmp: string): Machine {
     sqlite: firstLine(["sqlite3", "--version"]).split(" ")[0],
     zstd: firstLine(["zstd", "--version"]).replace(/^\*+\s*/, "").replace(/\s*\*+$/, ""),
     tmpFilesystem: df.length > 1 ? `${df[1]} (${df[0]})` : "unknown",
+    firstTouchUsPerPage: median3(firstTouchUs),
+    cachedPreadUs: median3(() => cachedPreadUs(tmp)),
   };
+}
+
+const PROBE_BYTES = 32 << 20;
+const PAGE = 4096;
+
+function median3(probe: () => number): number {
+  const xs = [probe(), probe(), probe()].sort((a, b) => a - b);
+  return xs[1];
+}
+
+/** Microseconds per 4 KiB page to touch a new 32 MiB buffer once (page faults, and whatever the host does to back them). */
+function firstTouchUs(): number {
+  const buf = new Uint8Array(PROBE_BYTES);
+  const start = performance.now();
+  for (let at = 0; at < buf.byteLength; at += PAGE) buf[at] = 1;
+  return ((performance.now() - start) * 1000) / (PROBE_BYTES / PAGE);
+}
+
+/** Microseconds per 4 KiB pread of a 32 MiB file that is in the page cache. */
+function cachedPreadUs(dir: string): number {
+  const path = join(dir, "probe-pread");
+  writeFileSync(path, new Uint8Array(PROBE_BYTES).fill(7));
+  const fd = openSync(path, "r");
+  try {
+    const page = new Uint8Array(PAGE);
+    for (let at = 0; at < PROBE_BYTES; at += PAGE) readSync(fd, page, 0, PAGE, at); // into the cache
+    const start = performance.now();
+    for (let at = 0; at < PROBE_BYTES; at += PAGE) readSync(fd, page, 0, PAGE, at);
+    return ((performance.now() - start) * 1000) / (PROBE_BYTES / PAGE);
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
 }
 
 export function machineLines(m: Machine): string[] {
@@ -95,5 +140,6 @@ export function machineLines(m: Machine): string[] {
     `cpu: ${m.cpu}, ${m.cores} cores (nproc); memory ${m.memory}`,
     `kernel ${m.kernel}; bun ${m.bun} (SQLite ${m.bunSqlite}); sqlite3 CLI ${m.sqlite}; ${m.zstd}`,
     `temp filesystem: ${m.tmpFilesystem}`,
+    `first touch of new memory ${m.firstTouchUsPerPage.toFixed(1)} µs per 4 KiB page; 4 KiB pread from the page cache ${m.cachedPreadUs.toFixed(1)} µs`,
   ];
 }
