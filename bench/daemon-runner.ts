@@ -9,9 +9,15 @@
  *
  * Exit status: 0 after a clean stop, 1 with a one-line message otherwise.
  */
-import { loadConfig } from "../src/config/load.ts";
-import { runDaemon } from "../src/engine/daemon.ts";
-import { toBakeliteError } from "../src/errors.ts";
+import { tuneAllocator } from "../src/cli/allocator.ts";
+
+// As `bakelite daemon` runs: restarted once with the allocator tuned
+// (src/cli/allocator.ts), before the engine's modules are loaded (the CLI's
+// entry point likewise loads only its parser first).
+tuneAllocator("daemon");
+const { loadConfig } = await import("../src/config/load.ts");
+const { runDaemon } = await import("../src/engine/daemon.ts");
+const { toBakeliteError } = await import("../src/errors.ts");
 
 const configPath = process.argv[2];
 if (!configPath) {

@@ -15,8 +15,12 @@
  */
 import { readFileSync } from "node:fs";
 import { FileBackend } from "../src/backends/file.ts";
+import { tuneAllocator } from "../src/cli/allocator.ts";
 import { integrityCheck } from "../src/replica/proof.ts";
 import { restoreDatabase, type RestoreProgress } from "../src/replica/restore.ts";
+
+// As `bakelite restore` runs: restarted once with the allocator tuned (src/cli/allocator.ts).
+if (import.meta.main) tuneAllocator("restore");
 
 export interface RestoreRun {
   /** Peak resident set size of this process (VmHWM), bytes. */

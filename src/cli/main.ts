@@ -11,6 +11,7 @@
  */
 import { runCommand } from "citty";
 import { ExitCode } from "../errors.ts";
+import { tuneAllocator } from "./allocator.ts";
 import { parseCommandFlags, splitGlobals, unknownCommand } from "./argv.ts";
 import type { RunData } from "./command.ts";
 import { COMMANDS, findCommand } from "./registry.ts";
@@ -66,7 +67,19 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write("", () => resolve()));
 }
 
+/** The command a command line will run, when it will run one (not for help, version or a usage error). */
+function commandToRun(argv: string[]): string | undefined {
+  try {
+    const { command, globals } = splitGlobals(argv);
+    return globals.help || globals.version ? undefined : command;
+  } catch {
+    return undefined; // main() reports it
+  }
+}
+
 if (import.meta.main) {
+  // A command that streams whole databases restarts itself here, once, with the allocator tuned (allocator.ts).
+  if (process.env.BAKELITE_SELF_CHECK !== "native") tuneAllocator(commandToRun(process.argv.slice(2)));
   const code = process.env.BAKELITE_SELF_CHECK === "native"
     ? await (await import("./self-check.ts")).nativeSelfCheck()
     : await main(process.argv.slice(2));

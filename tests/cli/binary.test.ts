@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { repoRoot, runCli, sqliteCount, sqliteIntegrity, tempDir } from "./helpers.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { repoRoot, runCli, sqliteCount, sqliteIntegrity, startDaemon, tempDir, waitFor } from "./helpers.ts";
 import { makeReplica, type ReplicaFixture } from "./replica-fixture.ts";
 
 // Real daemons and child processes: more than bun's 5 s default on a loaded machine.
@@ -56,6 +57,20 @@ describe("the compiled binary", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("error: unknown flag --bogus for bakelite restore");
     expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  // src/cli/allocator.ts: the daemon restarts itself with execve, so the service manager's pid stays its pid.
+  test.skipIf(!existsSync("/proc/self/environ"))("the daemon restarts itself once with the allocator tuned, keeping its pid; a value the user set is kept", async () => {
+    const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+    for (const [given, expected] of [[undefined, "MIMALLOC_PURGE_DELAY=1000"], ["250", "MIMALLOC_PURGE_DELAY=250"]] as const) {
+      const daemon = startDaemon(["--config", fx.config, "--db", "app"], { binary, cwd: build.dir, env: { MIMALLOC_PURGE_DELAY: given } });
+      try {
+        await waitFor("the daemon to start", () => daemon.log().includes("daemon started for app"));
+        expect(environ(daemon.proc.pid)).toContain(expected);
+      } finally {
+        expect(await daemon.stop()).toBe(0);
+      }
+    }
   });
 
   test("BAKELITE_SELF_CHECK=native reports the addons it loaded", async () => {
