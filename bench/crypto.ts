@@ -34,16 +34,12 @@ import { ObjectWriter, encodeObject } from "../src/format/object-writer.ts";
 import type { ObjectHeader, PageEntry } from "../src/format/types.ts";
 import { newBackupId, snapshotKey } from "../src/replica/names.ts";
 import { restoreDatabase } from "../src/replica/restore.ts";
+import { median } from "./report.ts";
 
 const MiB = 1 << 20;
 const PAGE = 4096;
 const ROUNDS = 5;
 const sizeMiB = Number(process.argv[2] ?? 64);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function time(fn: () => unknown): number {
   const t = performance.now();

@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatBytes, parseSize } from "../src/config/units.ts";
 import { generateDatabase } from "./generate.ts";
+import { median } from "./report.ts";
 
 const BLOCK = 1 << 20;
 
@@ -63,8 +64,6 @@ function cli(path: string, copies: number): number {
   if (run.status !== 0) throw new Error("zstd failed");
   return performance.now() - start;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { size, rounds } = args();
 const work = mkdtempSync(join(tmpdir(), "bakelite-zstd-ceiling-"));

@@ -17,6 +17,7 @@
  * and environment otherwise, so a service manager sees nothing. A value the
  * user set is left alone (and is also what keeps this from looping).
  */
+import { isCompiled } from "./executable.ts";
 
 /** The commands that stream whole databases through compression and hashing. */
 const STREAMING_COMMANDS = new Set(["daemon", "restore", "verify", "compact", "reencrypt"]);
@@ -47,8 +48,7 @@ export function allocatorReexec(
   if (proc.env[PURGE_DELAY_ENV] !== undefined || proc.platform === "win32") return null;
   // A compiled executable sees argv as ["bun", "/$bunfs/root/<name>", ...user arguments];
   // `bun main.ts ...` sees [bun, main.ts, ...], with bun's own flags in execArgv.
-  const compiled = main.startsWith("/$bunfs/");
-  const args = compiled ? [proc.argv0, ...proc.argv.slice(2)] : [proc.argv0, ...proc.execArgv, ...proc.argv.slice(1)];
+  const args = isCompiled(main) ? [proc.argv0, ...proc.argv.slice(2)] : [proc.argv0, ...proc.execArgv, ...proc.argv.slice(1)];
   return { file: proc.execPath, args, env: { ...proc.env, [PURGE_DELAY_ENV]: String(PURGE_DELAY_MS) } };
 }
 

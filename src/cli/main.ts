@@ -77,12 +77,16 @@ function commandToRun(argv: string[]): string | undefined {
   }
 }
 
-if (import.meta.main) {
+/** What the executable runs: the native self-check when asked for, else one command line. */
+async function entry(argv: string[]): Promise<number> {
+  if (process.env.BAKELITE_SELF_CHECK === "native") return (await import("./self-check.ts")).nativeSelfCheck();
   // A command that streams whole databases restarts itself here, once, with the allocator tuned (allocator.ts).
-  if (process.env.BAKELITE_SELF_CHECK !== "native") tuneAllocator(commandToRun(process.argv.slice(2)));
-  const code = process.env.BAKELITE_SELF_CHECK === "native"
-    ? await (await import("./self-check.ts")).nativeSelfCheck()
-    : await main(process.argv.slice(2));
+  tuneAllocator(commandToRun(argv));
+  return main(argv);
+}
+
+if (import.meta.main) {
+  const code = await entry(process.argv.slice(2));
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   // Explicit exit: a finished command must not linger on a stray timer or watcher.
   process.exit(code);

@@ -14,12 +14,13 @@ import { defineCommand } from "citty";
 import { BakeliteError, ExitCode } from "../../errors.ts";
 import type { DatabaseDoctor } from "../../ops/doctor.ts";
 import { bool, runData, str, type CliCommand } from "../command.ts";
+import { isCompiled } from "../executable.ts";
 import { print } from "../context.ts";
 import { painter } from "../style.ts";
 
 /** The executable units should run: this binary when compiled, else the standard install path. */
 function selfBinary(): string | undefined {
-  return Bun.main.startsWith("/$bunfs/") ? process.execPath : undefined;
+  return isCompiled() ? process.execPath : undefined;
 }
 
 async function printDoctor(reports: DatabaseDoctor[]): Promise<number> {
