@@ -54,18 +54,30 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
   }
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+/** The longest delay one timer can take; setTimeout fires at once for longer ones. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Resolves after `ms`, or rejects with the signal's reason as soon as it
+ * aborts. Any length works: a wait longer than one timer can take (about 24.8
+ * days, e.g. a multipart_sweep_interval of "30d") is made of several.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
+    let timer: ReturnType<typeof setTimeout>;
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal!.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
+    const wait = (left: number) => {
+      timer = setTimeout(() => {
+        if (left > LONGEST_TIMER_MS) return wait(left - LONGEST_TIMER_MS);
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, Math.min(left, LONGEST_TIMER_MS));
+    };
+    wait(ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { BakeliteError } from "../../src/errors.ts";
-import { Backoff, withRetry } from "../../src/backends/retry.ts";
+import { Backoff, sleep, withRetry } from "../../src/backends/retry.ts";
 
 const transient = (n: number) => new BakeliteError("BACKEND_IO", `transient ${n}`);
 
@@ -107,5 +107,34 @@ describe("Backoff", () => {
   test("nonsensical bounds are refused", () => {
     expect(() => new Backoff(0, 10)).toThrow(TypeError);
     expect(() => new Backoff(10, 5)).toThrow(TypeError);
+  });
+});
+
+describe("sleep", () => {
+  test("a wait longer than one timer (2^31-1 ms) is made of several, and still ends", async () => {
+    const real = globalThis.setTimeout;
+    const armed: number[] = [];
+    // Record each delay and run the callback at once, so 30 days pass in a moment.
+    globalThis.setTimeout = ((fn: () => void, ms: number) => {
+      armed.push(ms);
+      return real(fn, 0);
+    }) as typeof setTimeout;
+    try {
+      await sleep(30 * 86_400_000);
+    } finally {
+      globalThis.setTimeout = real;
+    }
+    const longest = 2 ** 31 - 1;
+    expect(armed).toEqual([longest, 30 * 86_400_000 - longest]);
+  });
+
+  test("a short wait is one timer, and an abort ends a long one with the signal's reason", async () => {
+    const started = performance.now();
+    await sleep(20);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    const controller = new AbortController();
+    const waiting = sleep(30 * 86_400_000, controller.signal);
+    controller.abort(new Error("stop"));
+    await expect(waiting).rejects.toThrow("stop");
   });
 });

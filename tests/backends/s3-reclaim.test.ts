@@ -167,6 +167,18 @@ describe("runMultipartSweep", () => {
     expect(await uploadIds(b)).toEqual([]);
   });
 
+  test("an interval longer than one timer (30 days) waits instead of sweeping nonstop", async () => {
+    const b = await backend();
+    const controller = new AbortController();
+    let passes = 0;
+    const loop = runMultipartSweep(b, { intervalMs: 30 * 86_400_000, minAgeMs: 0, signal: controller.signal, onResult: () => passes++ });
+    await Bun.sleep(300);
+    controller.abort();
+    await loop;
+    // Before sleep() split long waits, setTimeout fired at once and this was hundreds.
+    expect(passes).toBe(1);
+  });
+
   test("an interval of 0 disables it, and a file backend ends it after one no-op pass", async () => {
     const b = await backend();
     await orphan(b, snapshotKey("app", ID, 1, 1000));
