@@ -6,7 +6,7 @@
  * into a failure exactly when it is needed.
  */
 import { BakeliteError } from "../errors.ts";
-import type { Kind } from "./check.ts";
+import { type Kind, MAX_TIMER_MS } from "./check.ts";
 import type { KeySpec } from "./schema.ts";
 
 export const backendTypes = ["file", "s3", "gcs", "azure", "sftp"] as const;
@@ -56,7 +56,7 @@ export function storageClassesText(provider: Provider): { allowed: string[]; rej
 const str: Kind = { type: "string" };
 const path: Kind = { type: "path" };
 const bool: Kind = { type: "boolean" };
-const timeout: Kind = { type: "duration", positive: true };
+const timeout: Kind = { type: "duration", positive: true, max: MAX_TIMER_MS };
 const retries: Kind = { type: "integer", min: 0 };
 const classKind = (provider: Provider): Kind => ({
   type: "custom",
@@ -69,7 +69,7 @@ export const commonBackendKeys: KeySpec[] = [
   { key: "type", field: "type", kind: { type: "enum", values: backendTypes }, required: true,
     meaning: "Which kind of storage this is." },
   { key: "mode", field: "mode", kind: { type: "enum", values: ["sync", "async"] }, default: "sync",
-    meaning: 'sync destinations are written in lock-step with replication; async ones are copied to in the background (accepted; not acted on yet). Every database needs at least one sync destination.' },
+    meaning: 'sync destinations are written in lock-step with replication. async ones are to be copied to in the background; this build does not do that yet and refuses to replicate a database that has one. Every database needs at least one sync destination.' },
 ];
 
 const prefix: KeySpec = { key: "prefix", field: "prefix", kind: { type: "string", allowEmpty: true }, default: "",
@@ -103,7 +103,7 @@ export const backendKeys: Record<BackendType, KeySpec[]> = {
     { key: "storage_class", field: "storageClass", kind: classKind("s3"), defaultText: "bucket default",
       meaning: "Class for cold objects (snapshots, compacted change-sets): STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING or GLACIER_IR. GLACIER and DEEP_ARCHIVE are refused." },
     { key: "expect_object_lock", field: "expectObjectLock", kind: bool, default: false, pending: true,
-      meaning: "`bakelite doctor` fails unless the bucket has Object Lock on. Needs checksum = true." },
+      meaning: "`bakelite doctor` fails unless the bucket has Object Lock on. Turns checksum on (Object Lock buckets refuse uploads without one); checksum = false with it is an error." },
   ],
   gcs: [
     { key: "bucket", field: "bucket", kind: str, required: true, meaning: "Bucket name." },

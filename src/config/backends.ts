@@ -67,14 +67,14 @@ export function readBackend(raw: unknown, where: Where): BackendConfig {
   const out: Record<string, unknown> = {};
   readKeys(raw, specs, at, out);
   if (typeof out.prefix === "string") out.prefix = normalizePrefix(out.prefix, at);
-  if (type === "s3") checkS3(out, at);
+  if (type === "s3") checkS3(out, at, raw);
   if (type === "sftp" && out.password !== undefined && out.passwordEnv !== undefined) {
     throw at.fail("set either password or password_env, not both");
   }
   return out as unknown as BackendConfig;
 }
 
-function checkS3(out: Record<string, unknown>, at: Where): void {
+function checkS3(out: Record<string, unknown>, at: Where, raw: Table): void {
   out.forcePathStyle ??= out.endpoint !== undefined;
   if (out.sse === "aws:kms" && out.sseKmsKeyId === undefined) {
     throw at.fail('sse = "aws:kms" needs sse_kms_key_id (the KMS key to encrypt with)');
@@ -82,10 +82,13 @@ function checkS3(out: Record<string, unknown>, at: Where): void {
   if (out.sseKmsKeyId !== undefined && out.sse !== "aws:kms") {
     throw at.fail('sse_kms_key_id is only used with sse = "aws:kms"');
   }
+  // Object Lock buckets refuse uploads that carry no checksum, so expecting a
+  // lock turns checksums on unless the user turned them off in so many words.
+  if (out.expectObjectLock === true && raw.checksum === undefined) out.checksum = true;
   if (out.expectObjectLock === true && out.checksum !== true) {
     throw at.fail(
       "expect_object_lock = true needs checksum = true",
-      "Object Lock buckets refuse uploads that carry no checksum; add checksum = true.",
+      "Object Lock buckets refuse uploads that carry no checksum; remove checksum = false.",
     );
   }
 }

@@ -8,12 +8,23 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { BakeliteError } from "../errors.ts";
-import { parseDuration, parseSize, showValue } from "./units.ts";
+import { formatDuration, parseDuration, parseSize, showValue } from "./units.ts";
+
+/**
+ * The longest duration accepted for a key that arms a timer (a debounce, a
+ * timeout): 24 days. Timers in Bun and Node fire at once for delays above
+ * 2^31-1 ms (about 24.8 days), so a longer value would turn a wait into a
+ * busy loop or a timeout into an instant failure, inside third-party clients
+ * too. Intervals compared against the clock (snapshot_interval, retention)
+ * have no such limit.
+ */
+export const MAX_TIMER_MS = 24 * 86_400_000;
 
 export type Table = Record<string, unknown>;
 
 export type Kind =
-  | { type: "duration"; positive?: boolean }
+  /** `max`: the longest accepted value, ms (durations that arm a timer: see MAX_TIMER_MS). */
+  | { type: "duration"; positive?: boolean; max?: number }
   | { type: "durations" }
   | { type: "size"; positive?: boolean }
   | { type: "integer"; min: number; max?: number }
@@ -132,6 +143,9 @@ export function readValue(kind: Kind, value: unknown, where: Where, key: string,
     case "duration": {
       const ms = parseDuration(value, at);
       if (kind.positive && ms === 0) throw where.fail(`${key} = ${showValue(value)}: must be longer than zero`);
+      if (kind.max !== undefined && ms > kind.max) {
+        throw where.fail(`${key} = ${showValue(value)}: must be at most "${formatDuration(kind.max)}"`, "It sets a timer, and longer timers are not supported.");
+      }
       return ms;
     }
     case "size": {

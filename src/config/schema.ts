@@ -6,7 +6,7 @@
  * (config/reference.ts), so code and docs cannot drift apart. Backend keys
  * live in config/backend-schema.ts.
  */
-import type { Kind } from "./check.ts";
+import { type Kind, MAX_TIMER_MS } from "./check.ts";
 
 export interface KeySpec {
   key: string;
@@ -29,19 +29,21 @@ export interface KeySpec {
 }
 
 const duration = (positive = false): Kind => ({ type: "duration", positive });
+/** A duration that arms a timer, so it has a ceiling (MAX_TIMER_MS). */
+const timer = (positive = false): Kind => ({ type: "duration", positive, max: MAX_TIMER_MS });
 const size = (positive = false): Kind => ({ type: "size", positive });
 const count: Kind = { type: "integer", min: 0 };
 const bool: Kind = { type: "boolean" };
 
 /** Every per-database tunable; settable under [defaults] and overridable in each [[database]]. */
 export const tunableKeys: KeySpec[] = [
-  { key: "debounce", field: "debounceMs", kind: duration(), default: "250ms",
-    meaning: "Wait this long after a write for more writes, so a burst ships as one change-set. Must not exceed max_batch_delay." },
-  { key: "max_batch_delay", field: "maxBatchDelayMs", kind: duration(true), default: "1s",
+  { key: "debounce", field: "debounceMs", kind: timer(), default: "250ms",
+    meaning: "Wait this long after a write for more writes, so a burst ships as one change-set. Must not exceed max_batch_delay; when it is not set anywhere, a max_batch_delay under 250ms lowers it to match." },
+  { key: "max_batch_delay", field: "maxBatchDelayMs", kind: timer(true), default: "1s",
     meaning: "Longest a committed write waits before it is shipped, however busy the database is. This is roughly your recovery point objective." },
   { key: "safety_poll", field: "safetyPollMs", kind: duration(true), default: "30s",
     meaning: "Interval of a cheap check for changes a filesystem event may have missed." },
-  { key: "busy_timeout", field: "busyTimeoutMs", kind: duration(), default: "5s",
+  { key: "busy_timeout", field: "busyTimeoutMs", kind: timer(), default: "5s",
     meaning: "SQLite busy timeout on bakelite's own connections to the database." },
   { key: "max_wal_size", field: "maxWalSize", kind: size(true), default: "16MiB",
     meaning: "When the WAL grows past this, bakelite ships everything and checkpoints so the WAL starts over." },

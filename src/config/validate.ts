@@ -55,6 +55,23 @@ function readTunables(table: Table, where: Where): Partial<Tunables> {
   return out as Partial<Tunables>;
 }
 
+/**
+ * Where debounce is set nowhere (not in [defaults], not in the database's
+ * block), it is the built-in 250ms or max_batch_delay if that is shorter, so
+ * setting only max_batch_delay (the RPO) below 250ms works. A debounce the
+ * user set must fit under max_batch_delay.
+ */
+function settleDebounce(t: Tunables, debounceSet: boolean): Tunables {
+  return debounceSet ? t : { ...t, debounceMs: Math.min(builtIn.debounceMs, t.maxBatchDelayMs) };
+}
+
+/** [defaults] as a database inherits it: the values, whether debounce was set there, and where it is. */
+interface DefaultTunables {
+  values: Tunables;
+  debounceSet: boolean;
+  where: Where;
+}
+
 function checkBatching(t: Tunables, where: Where): void {
   if (t.debounceMs > t.maxBatchDelayMs) {
     throw where.fail(
@@ -81,7 +98,7 @@ function readBackendList(list: unknown[], where: Where, label: string): BackendC
   return list.map((raw, i) => readBackend(raw, where.nest(`${label} #${i + 1}`)));
 }
 
-function readDatabase(raw: unknown, index: number, root: Where, defaults: Tunables, shared: BackendConfig[] | undefined,
+function readDatabase(raw: unknown, index: number, root: Where, defaults: DefaultTunables, shared: BackendConfig[] | undefined,
   defaultsEncryption: EncryptionBlock | undefined, env: Env): DatabaseConfig {
   let where = root.nest(`[[database]] #${index + 1}`);
   if (!isTable(raw)) throw where.fail(`expected a table, got ${typeName(raw)}`);
@@ -99,8 +116,11 @@ function readDatabase(raw: unknown, index: number, root: Where, defaults: Tunabl
   readKeys(raw, databaseKeys, where, ids);
 
   const own = readTunables(raw, where);
-  const tunables: Tunables = { ...defaults, ...own };
-  if (own.debounceMs !== undefined || own.maxBatchDelayMs !== undefined) checkBatching(tunables, where);
+  const debounceSet = defaults.debounceSet || own.debounceMs !== undefined;
+  const tunables = settleDebounce({ ...defaults.values, ...own }, debounceSet);
+  // The conflict is reported where its values were written: here, or in [defaults] when this block sets neither.
+  const ownBatching = own.debounceMs !== undefined || own.maxBatchDelayMs !== undefined;
+  if (debounceSet) checkBatching(tunables, ownBatching ? where : defaults.where);
 
   const ownList = listAt(raw, "backends", where, "Write [[database.backends]], not [database.backends].");
   let backends: BackendConfig[];
@@ -160,8 +180,9 @@ export function validateConfig(doc: Table, source: string, env: Env): Config {
     name: inDatabase, path: inDatabase,
     backends: "shared backends are a top-level [[backends]] list",
   });
-  const defaults: Tunables = { ...builtIn, ...readTunables(defaultsTable, defaultsWhere) };
-  checkBatching(defaults, defaultsWhere);
+  const defaultsOwn = readTunables(defaultsTable, defaultsWhere);
+  const debounceSet = defaultsOwn.debounceMs !== undefined;
+  const defaults: DefaultTunables = { values: settleDebounce({ ...builtIn, ...defaultsOwn }, debounceSet), debounceSet, where: defaultsWhere };
   const defaultsEncryption = defaultsTable.encryption === undefined ? undefined
     : readEncryptionBlock(defaultsTable.encryption, root.nest("[defaults.encryption]"));
   // Check the defaults block on its own too, so an empty one is reported as such.

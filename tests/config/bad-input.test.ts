@@ -87,6 +87,12 @@ const corpus: Case[] = [
     `${P}[defaults]: max_backups: expected a whole number, got float 1.5`],
   ["debounce may not exceed max_batch_delay in [defaults]", `[defaults]\ndebounce = "2s"\n${db()}`,
     `${P}[defaults]: debounce ("2s") must not exceed max_batch_delay ("1s")`],
+  ["a database that lowers max_batch_delay under the [defaults] debounce is named", `[defaults]\ndebounce = "50ms"\n${db('max_batch_delay = "20ms"')}`,
+    `${DB}: debounce ("50ms") must not exceed max_batch_delay ("20ms")`],
+  ["a duration that arms a timer is at most 24 days", `[defaults]\nbusy_timeout = "25d"\n${db()}`,
+    `${P}[defaults]: busy_timeout = "25d": must be at most "24d"`],
+  ["a backend timeout is at most 24 days", s3('request_timeout = "30d"'),
+    `${BACKEND} (s3): request_timeout = "30d": must be at most "24d"`],
 
   // [daemon]
   ["a misspelt daemon key gets a suggestion", `[daemon]\nmax_concurrent_snapshot = 2\n${db()}`,
@@ -156,7 +162,7 @@ const corpus: Case[] = [
   ["sse must be a known mode", s3('sse = "kms"'), `${BACKEND} (s3): sse = "kms": expected one of "aes256" | "aws:kms"`],
   ["aws:kms needs a key id", s3('sse = "aws:kms"'), `${BACKEND} (s3): sse = "aws:kms" needs sse_kms_key_id (the KMS key to encrypt with)`],
   ["a KMS key id without aws:kms is refused", s3('sse_kms_key_id = "k"'), `${BACKEND} (s3): sse_kms_key_id is only used with sse = "aws:kms"`],
-  ["Object Lock needs checksums", s3("expect_object_lock = true"), `${BACKEND} (s3): expect_object_lock = true needs checksum = true`],
+  ["Object Lock with checksums turned off is refused", s3("expect_object_lock = true\nchecksum = false"), `${BACKEND} (s3): expect_object_lock = true needs checksum = true`],
   ["GLACIER is refused with the reason", s3('storage_class = "GLACIER"'),
     `${BACKEND} (s3): storage_class = "GLACIER": refused: GLACIER (Flexible Retrieval) objects need a thaw of minutes to hours before they can be read, and restore must read at once`],
   ["DEEP_ARCHIVE is refused with the reason", s3('storage_class = "deep_archive"'),

@@ -96,6 +96,39 @@ compaction_levels = ["1m", "1h"]
     const [db] = parse(minimal.replace('path = "/var/lib/app/app.db"', 'path = "/a.db"\ndebounce = "3s"\nmax_batch_delay = "5s"')).databases;
     expect([db.debounceMs, db.maxBatchDelayMs]).toEqual([3000, 5000]);
   });
+
+  test("with debounce set nowhere, a max_batch_delay under 250ms lowers it to match", () => {
+    const two = (extra: string) => `${minimal}
+[[database]]
+name = "other"
+path = "/b.db"
+${extra}
+  [[database.backends]]
+  type = "file"
+  path = "/r"
+`;
+    const batching = (text: string) => parse(text).databases.map((d) => [d.debounceMs, d.maxBatchDelayMs]);
+    // In [defaults]: every database inherits both; one that raises max_batch_delay gets the built-in 250ms back.
+    expect(batching(`[defaults]\nmax_batch_delay = "100ms"\n${two('max_batch_delay = "5s"')}`)).toEqual([[100, 100], [250, 5000]]);
+    // In one database only.
+    expect(batching(two('max_batch_delay = "40ms"'))).toEqual([[250, 1000], [40, 40]]);
+    // A debounce the user set is kept as written.
+    expect(batching(`[defaults]\nmax_batch_delay = "100ms"\n${two('debounce = "50ms"')}`)).toEqual([[100, 100], [50, 100]]);
+  });
+
+  test("a [defaults] debounce over max_batch_delay is fine when every database raises max_batch_delay", () => {
+    const text = `[defaults]\ndebounce = "2s"\n${minimal.replace('path = "/var/lib/app/app.db"', 'path = "/a.db"\nmax_batch_delay = "5s"')}`;
+    const [db] = parse(text).databases;
+    expect([db.debounceMs, db.maxBatchDelayMs]).toEqual([2000, 5000]);
+  });
+
+  test("durations that arm a timer go up to 24 days", () => {
+    const text = `[defaults]\nbusy_timeout = "24d"\nmax_batch_delay = "24d"\ndebounce = "24d"\n${minimal}`;
+    const [db] = parse(text).databases;
+    expect([db.busyTimeoutMs, db.maxBatchDelayMs, db.debounceMs]).toEqual([24 * 86_400_000, 24 * 86_400_000, 24 * 86_400_000]);
+    // Intervals compared with the clock have no such ceiling.
+    expect(parse(`[defaults]\nsnapshot_interval = "400d"\nmultipart_sweep_interval = "30d"\n${minimal}`).databases[0].snapshotIntervalMs).toBe(400 * 86_400_000);
+  });
 });
 
 describe("backends", () => {
@@ -132,6 +165,14 @@ path = "/var/lib/rnd/users/2/data.db"
     const cfg = parse(`[[backends]]\ntype = "file"\npath = "/r"\n[[database]]\nname = "a"\npath = "/a.db"\n[[database]]\nname = "b"\npath = "/b.db"\n`);
     expect(cfg.databases[0].backends).toEqual(cfg.databases[1].backends);
     expect(cfg.databases[0].backends[0]).not.toBe(cfg.databases[1].backends[0]);
+  });
+
+  test("expect_object_lock turns checksum on (the spec's Object Lock example loads as written)", () => {
+    const s3 = (lines: string) => minimal.replace('type = "file"\n  path = "/var/backups/bakelite"', `type = "s3"\n  bucket = "my-bucket"\n  ${lines}`);
+    const backend = (lines: string) => parse(s3(lines)).databases[0].backends[0] as S3BackendConfig;
+    expect(backend('expect_object_lock = true').checksum).toBe(true);
+    expect(backend('expect_object_lock = true\n  checksum = true').checksum).toBe(true);
+    expect(backend("").checksum).toBe(false);
   });
 
   test("force_path_style defaults to false without an endpoint and can be set either way", () => {
