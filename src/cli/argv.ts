@@ -28,6 +28,11 @@ export interface SplitArgv {
   globals: GlobalFlags;
   /** Everything after the command that is not a global flag, in order. */
   rest: string[];
+  /**
+   * The first usage error on the line, returned rather than thrown: `--help`
+   * anywhere on the line wins over it, so a user can always read the help.
+   */
+  error?: BakeliteError;
 }
 
 /** The global flags, for help output and for "did you mean" suggestions. */
@@ -40,10 +45,22 @@ export const GLOBAL_FLAGS: ReadonlyArray<{ flag: string; value?: string; descrip
   { flag: "version", description: "Print the version" },
 ];
 
-const BOOLEAN_GLOBALS = new Set(["json", "verbose", "quiet", "help", "version"]);
+type BooleanGlobal = "json" | "verbose" | "quiet" | "help" | "version";
+const BOOLEAN_GLOBALS = new Set<string>(["json", "verbose", "quiet", "help", "version"] satisfies BooleanGlobal[]);
+
+/** `--txid -1`, `--max-lag -5m`: a value, so that the flag's own check can say what is wrong with it. */
+const NEGATIVE = /^-\d/;
 
 function usage(message: string, hint?: string): BakeliteError {
   return new BakeliteError("USAGE", message, hint ? { hint } : {});
+}
+
+function needsValue(flag: string, valueHint: string): BakeliteError {
+  return usage(`--${flag} needs a value`, `Try: --${flag} <${valueHint}>`);
+}
+
+function isFlag(token: string): boolean {
+  return token.startsWith("-") && token.length > 1 && !NEGATIVE.test(token);
 }
 
 /** Splits `--name=value` into its parts; a bare `--name` has no value. */
@@ -53,57 +70,71 @@ function splitFlag(token: string): { name: string; inline?: string } {
   return eq < 0 ? { name: body } : { name: body.slice(0, eq), inline: body.slice(eq + 1) };
 }
 
-/** A value is the next token unless it is missing or is itself a flag. */
-function takeValue(argv: string[], i: number, flag: string, inline: string | undefined): [string, number] {
-  if (inline !== undefined) {
-    if (inline === "") throw usage(`--${flag} needs a value`);
-    return [inline, i];
-  }
+/**
+ * A flag's value (after `=`, else the next token unless that is missing or is
+ * itself a flag) and the index of the last token used. An empty value counts
+ * as none: `--output ""` must not quietly mean the current directory.
+ */
+function takeValue(argv: string[], i: number, inline: string | undefined): [string | undefined, number] {
+  if (inline !== undefined) return [inline || undefined, i];
   const next = argv[i + 1];
-  if (next === undefined || next.startsWith("--")) throw usage(`--${flag} needs a value`, `Try: --${flag} <${flag === "config" ? "path" : "value"}>`);
-  return [next, i + 1];
+  if (next === undefined || isFlag(next)) return [undefined, i];
+  return [next || undefined, i + 1];
 }
 
 export function splitGlobals(argv: string[]): SplitArgv {
   const globals: GlobalFlags = { json: false, verbose: false, quiet: false, help: false, version: false };
   const rest: string[] = [];
+  const seen = new Set<string>();
   let command: string | undefined;
+  let error: BakeliteError | undefined;
+  // Scanning goes on past a mistake: a --help later on the line still counts.
+  const fail = (err: BakeliteError) => void (error ??= err);
+  // Only a command flag without `=` can own a following "-1" (the command's parser decides whether it takes one).
+  let valueMayFollow = false;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
-    if (token === "-h") {
-      globals.help = true;
-      continue;
-    }
+    const afterCommandFlag = valueMayFollow;
+    valueMayFollow = false;
     if (token === "--") {
       const extra = argv[i + 1];
-      if (extra !== undefined) throw usage(`unexpected argument ${JSON.stringify(extra)}`, "No bakelite command takes positional arguments.");
+      if (extra !== undefined) fail(usage(`unexpected argument ${JSON.stringify(extra)}`, "No bakelite command takes positional arguments."));
       break;
     }
-    if (token.startsWith("--")) {
-      const { name, inline } = splitFlag(token);
-      if (name === "config") {
-        [globals.config, i] = takeValue(argv, i, name, inline);
-        continue;
-      }
-      if (BOOLEAN_GLOBALS.has(name)) {
-        if (inline !== undefined) throw usage(`--${name} takes no value`);
-        globals[name as "json" | "verbose" | "quiet" | "help" | "version"] = true;
+    if (token === "-h" || token.startsWith("--")) {
+      const { name, inline } = token === "-h" ? { name: "help", inline: undefined } : splitFlag(token);
+      if (name === "config" || BOOLEAN_GLOBALS.has(name)) {
+        if (seen.has(name)) fail(usage(`--${name} was given more than once`));
+        seen.add(name);
+        if (name === "config") {
+          let value: string | undefined;
+          [value, i] = takeValue(argv, i, inline);
+          if (value === undefined) fail(needsValue(name, "path"));
+          else globals.config = value;
+        } else if (inline !== undefined) {
+          fail(usage(`--${name} takes no value`));
+        } else {
+          globals[name as BooleanGlobal] = true;
+        }
         continue;
       }
       if (command === undefined) {
-        throw usage(`unknown flag ${token.split("=")[0]} before the command`, "Command flags go after the command name, e.g. bakelite restore --db app.");
+        fail(usage(`unknown flag ${token.split("=")[0]} before the command`, "Command flags go after the command name, e.g. bakelite restore --db app."));
+        continue;
       }
       rest.push(token);
+      valueMayFollow = inline === undefined;
       continue;
     }
-    if (token.startsWith("-") && token.length > 1) {
-      throw usage(`unknown flag ${token}`, "bakelite flags are long flags such as --db; -h is the only short one.");
+    if (token.startsWith("-") && token.length > 1 && !(afterCommandFlag && NEGATIVE.test(token))) {
+      fail(usage(`unknown flag ${token}`, "bakelite flags are long flags such as --db; -h is the only short one."));
+      continue;
     }
     if (command === undefined) command = token;
     else rest.push(token);
   }
-  if (globals.verbose && globals.quiet) throw usage("--verbose and --quiet cannot be used together");
-  return { command, globals, rest };
+  if (globals.verbose && globals.quiet) fail(usage("--verbose and --quiet cannot be used together"));
+  return { command, globals, rest, error };
 }
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -142,8 +173,9 @@ export function parseCommandFlags(rest: string[], spec: CommandFlagSpec): FlagVa
       values[name] = true;
       continue;
     }
-    let value: string;
-    [value, i] = takeValue(rest, i, name, inline);
+    let value: string | undefined;
+    [value, i] = takeValue(rest, i, inline);
+    if (value === undefined) throw needsValue(name, def.valueHint ?? "value");
     if (def.type === "enum" && def.options && !def.options.includes(value)) {
       throw usage(`--${name} ${JSON.stringify(value)} is not one of ${def.options.join(", ")}`);
     }

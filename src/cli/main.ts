@@ -20,10 +20,13 @@ import { VERSION } from "./version.ts";
 
 /** Runs one command line and returns the exit code; never throws. */
 export async function main(argv: string[]): Promise<number> {
-  let verbose = argv.includes("--verbose");
+  let verbose = false;
   try {
-    const { command, globals, rest } = splitGlobals(argv);
-    verbose = globals.verbose;
+    const { command, globals, rest, error } = splitGlobals(argv);
+    // --verbose with --quiet is itself the mistake, not a request for stack traces.
+    verbose = globals.verbose && !globals.quiet;
+    // Help wins over any other mistake on the line, so a user can always read it.
+    if (error && !globals.help) throw error;
     if (command === undefined) {
       if (globals.version && !globals.help) {
         process.stdout.write(`bakelite ${VERSION}\n`);
@@ -69,12 +72,8 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
 
 /** The command a command line will run, when it will run one (not for help, version or a usage error). */
 function commandToRun(argv: string[]): string | undefined {
-  try {
-    const { command, globals } = splitGlobals(argv);
-    return globals.help || globals.version ? undefined : command;
-  } catch {
-    return undefined; // main() reports it
-  }
+  const { command, globals, error } = splitGlobals(argv);
+  return error || globals.help || globals.version ? undefined : command;
 }
 
 /** What the executable runs: the native self-check when asked for, else one command line. */

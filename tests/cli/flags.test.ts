@@ -62,6 +62,24 @@ describe("global flags", () => {
     expect(r.stderr).toStartWith("error: --verbose and --quiet cannot be used together");
   });
 
+  test("--verbose with --quiet is reported in one line: the conflict does not turn on stack traces", async () => {
+    const r = await runCli(["list", "--verbose", "--quiet"]);
+    expect(r.stderr).toBe("error: --verbose and --quiet cannot be used together\n");
+  });
+
+  test("a global flag given twice is refused, like a command flag", async () => {
+    const cases: Array<[string, string[]]> = [
+      ["config", ["list", "--config", "a.toml", "--config", "b.toml"]],
+      ["json", ["--json", "list", "--json"]],
+      ["quiet", ["list", "--quiet", "--quiet"]],
+    ];
+    for (const [flag, args] of cases) {
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`error: --${flag} was given more than once\n`);
+    }
+  });
+
   test("--config without a value is a usage error", async () => {
     const r = await runCli(["list", "--config"]);
     expect(r.code).toBe(2);
@@ -119,6 +137,33 @@ describe("usage errors exit 2 with a hint", () => {
     const r = await runCli(["restore", "--output", "--force"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("error: --output needs a value");
+  });
+
+  test("an empty value is refused like a missing one, for command and global flags", async () => {
+    for (const args of [["restore", "--db", "app", "--output", ""], ["restore", "--db", "app", "--output="]]) {
+      const r = await runCli([...args, "--config", missing]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe("error: --output needs a value\nhint: Try: --output <path>\n");
+    }
+    const r = await runCli(["list", "--config", ""]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: --config needs a value\nhint: Try: --config <path>\n");
+  });
+
+  test("a negative number or duration is the flag's value, so the flag's own check explains what is wrong", async () => {
+    const txid = await runCli(["restore", "--db", "app", "--txid", "-1", "--config", missing]);
+    expect(txid.code).toBe(2);
+    expect(txid.stderr).toStartWith('error: --txid "-1": expected a whole number');
+    expect((await runCli(["restore", "--db", "app", "--txid=-1", "--config", missing])).stderr).toBe(txid.stderr);
+    const lag = await runCli(["status", "--max-lag", "-5m", "--config", missing]);
+    expect(lag.code).toBe(2);
+    expect(lag.stderr).toContain("a duration cannot be negative");
+  });
+
+  test("a negative number that follows no flag is still an unknown short flag", async () => {
+    const r = await runCli(["restore", "-1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: unknown flag -1");
   });
 
   test("a boolean flag with a value is refused", async () => {

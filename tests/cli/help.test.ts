@@ -73,4 +73,28 @@ describe("bakelite <command> --help", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toStartWith("bakelite restore: ");
   });
+
+  test("help wins over mistakes the global flags catch: a flag before the command, a short flag, --verbose with --quiet", async () => {
+    const root = (await runCli(["--help"])).stdout;
+    for (const args of [["--bogus", "--help"], ["-x", "--help"], ["-x", "-h"]]) {
+      const r = await runCli(args);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(r.stdout).toBe(root);
+    }
+    const list = await runCli(["list", "--help", "--verbose", "--quiet"]);
+    expect([list.code, list.stderr]).toEqual([0, ""]);
+    expect(list.stdout).toStartWith("bakelite list: ");
+  });
+
+  test("-h is help even right after a flag that wants a value", async () => {
+    const r = await runCli(["list", "--config", "-h"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith("bakelite list: ");
+  });
+
+  test("--help after the -- end of options is not help", async () => {
+    const r = await runCli(["list", "--", "--help"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith('error: unexpected argument "--help"');
+  });
 });
