@@ -47,29 +47,84 @@ describe("list (one row per database)", () => {
     expect(empty).toMatchObject({ backups: 0, firstRestorable: null, lastRestorable: null, latestTxid: null, bytes: 0, current: { backupId: null, status: "none" } });
   });
 
-  test("a database whose backend cannot be read shows its error, the others still list, and the exit code is non-zero", async () => {
-    const t = tempDir();
-    try {
-      // A symlink loop fails every listing with ELOOP, even for root.
-      const loop = join(t.dir, "loop");
-      symlinkSync(loop, loop);
-      const config = join(t.dir, "bakelite.toml");
-      writeFileSync(config, [
-        `[[database]]\nname = "app"\npath = "${fx.dbPath}"\n  [[database.backends]]\n  type = "file"\n  path = "${fx.replica}"`,
-        `[[database]]\nname = "broken"\npath = "${join(t.dir, "broken.db")}"\n  [[database.backends]]\n  type = "file"\n  path = "${loop}"`,
-      ].join("\n\n"));
-      const r = await runCli(["list", "--config", config]);
+  test("--verbose --json only adds fields: every field of the plain row keeps its value and type", async () => {
+    const plain = JSON.parse((await cli(["list", "--json"])).stdout).databases;
+    const verbose = JSON.parse((await cli(["list", "--verbose", "--json"])).stdout).databases;
+    expect(verbose).toHaveLength(plain.length);
+    plain.forEach((row: Record<string, unknown>, i: number) => expect(verbose[i]).toMatchObject(row));
+    expect(verbose.map((d: { backups: unknown }) => d.backups)).toEqual([1, 0]);
+  });
+});
+
+describe("list with a database whose backend cannot be read", () => {
+  let t: ReturnType<typeof tempDir>;
+  let config: string;
+  let loop: string;
+  beforeAll(() => {
+    t = tempDir();
+    // A symlink loop fails every listing with ELOOP, even for root.
+    loop = join(t.dir, "loop");
+    symlinkSync(loop, loop);
+    config = join(t.dir, "bakelite.toml");
+    writeFileSync(config, [
+      `[[database]]\nname = "app"\npath = "${fx.dbPath}"\n  [[database.backends]]\n  type = "file"\n  path = "${fx.replica}"`,
+      `[[database]]\nname = "broken"\npath = "${join(t.dir, "broken.db")}"\n  [[database.backends]]\n  type = "file"\n  path = "${loop}"`,
+    ].join("\n\n"));
+  });
+  afterAll(() => t?.cleanup());
+
+  const brokenEntry = () => ({ db: "broken", backend: `file:${loop}`, error: { code: "BACKEND_IO", message: expect.stringContaining("ELOOP"), hint: null } });
+  const noStack = (stderr: string) => {
+    expect(stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(/^error: .*ELOOP/)]);
+  };
+
+  test("its row shows the error, the others still list, and the exit code is non-zero", async () => {
+    const r = await runCli(["list", "--config", config]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^app\s+1\s/m);
+    expect(r.stdout).toMatch(/^broken\s.*error: .*ELOOP/m);
+    expect(r.stderr).toStartWith("error: ");
+    const json = await runCli(["list", "--json", "--config", config]);
+    expect(json.code).toBe(1);
+    const [app, broken] = JSON.parse(json.stdout).databases;
+    expect(app.latestTxid).toBe(fx.batches.at(-1)!.txid);
+    expect(broken).toEqual(brokenEntry());
+  });
+
+  test("--verbose lists the others in full and the failing one as its own entry with a one-line error, without a stack trace", async () => {
+    const r = await runCli(["list", "--verbose", "--config", config]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toStartWith(`app  on file:${fx.replica}\n`);
+    expect(r.stdout).toContain("backups: 1 (1 restorable)");
+    expect(r.stdout).toMatch(/^ {2}backup \d{8}T\d{9}Z-[0-9a-f]{8}\s+started/m);
+    const entry = r.stdout.slice(r.stdout.indexOf("\n\nbroken")).trim().split("\n");
+    expect(entry).toEqual([`broken  on file:${loop}`, expect.stringMatching(/^ {2}error: .*ELOOP/)]);
+    noStack(r.stderr);
+  });
+
+  test("--verbose --json gives the failing database the same { db, backend, error } entry as without --verbose", async () => {
+    const r = await runCli(["list", "--verbose", "--json", "--config", config]);
+    expect(r.code).toBe(1);
+    const [app, broken] = JSON.parse(r.stdout).databases;
+    expect(app).toMatchObject({ db: "app", backups: 1, latestTxid: fx.batches.at(-1)!.txid });
+    expect(app.backupDetails).toHaveLength(1);
+    expect(broken).toEqual(brokenEntry());
+    expect(r.stderr).toBe("");
+  });
+
+  test("--db NAME --json prints the failing database's { db, backend, error } entry and exits 1", async () => {
+    const r = await runCli(["list", "--db", "broken", "--json", "--config", config]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual(brokenEntry());
+    expect(r.stderr).toBe("");
+  });
+
+  test("--db NAME shows the failing database's entry with its one-line error and exits 1, even with --verbose", async () => {
+    for (const extra of [[], ["--verbose"]]) {
+      const r = await runCli(["list", "--db", "broken", ...extra, "--config", config]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/^app\s+1\s/m);
-      expect(r.stdout).toMatch(/^broken\s.*error: .*ELOOP/m);
-      expect(r.stderr).toStartWith("error: ");
-      const json = await runCli(["list", "--json", "--config", config]);
-      expect(json.code).toBe(1);
-      const [app, broken] = JSON.parse(json.stdout).databases;
-      expect(app.latestTxid).toBe(fx.batches.at(-1)!.txid);
-      expect(broken).toEqual({ db: "broken", backend: `file:${loop}`, error: { code: "BACKEND_IO", message: expect.stringContaining("ELOOP"), hint: null } });
-    } finally {
-      t.cleanup();
+      expect(r.stdout.trimEnd().split("\n")).toEqual([`broken  on file:${loop}`, expect.stringMatching(/^ {2}error: .*ELOOP/)]);
+      noStack(r.stderr);
     }
   });
 });
@@ -97,7 +152,16 @@ describe("list --db", () => {
     expect(Object.keys(p).sort()).toEqual(["backupId", "from", "fromMs", "fromTxid", "objects", "to", "toMs", "toTxid", "unreachable"]);
     expect(p).toMatchObject({ fromTxid: fx.snapshotTxid, toTxid: fx.batches.at(-1)!.txid, unreachable: null });
     expect(p.to).toBe(d.lastRestorable);
-    expect("backups" in d && Array.isArray(d.backups)).toBe(false);
+    expect(d).not.toHaveProperty("backupDetails");
+  });
+
+  test("--verbose --json only adds backupDetails: backups stays the count and every other field keeps its value", async () => {
+    const plain = JSON.parse((await cli(["list", "--db", "app", "--json"])).stdout);
+    const verbose = JSON.parse((await cli(["list", "--db", "app", "--verbose", "--json"])).stdout);
+    expect(verbose.backups).toBe(1);
+    const { backupDetails, ...rest } = verbose;
+    expect(rest).toEqual(plain);
+    expect(backupDetails).toHaveLength(1);
   });
 
   test("--verbose adds every backup with its snapshot and change-sets", async () => {
@@ -108,11 +172,11 @@ describe("list --db", () => {
     expect(r.stdout).toMatch(/change-set\s+L0\s+\d+-\d+\s+\S+Z/);
   });
 
-  test("--verbose --json lists every object with its key, txids, commit time and size", async () => {
+  test("--verbose --json lists every object under backupDetails with its key, txids, commit time and size", async () => {
     const r = await cli(["list", "--db", "app", "--verbose", "--json"]);
     const d = JSON.parse(r.stdout);
-    expect(d.backups).toHaveLength(1);
-    const b = d.backups[0];
+    expect(d.backupDetails).toHaveLength(1);
+    const b = d.backupDetails[0];
     expect(b).toMatchObject({ restorable: true, backupId: d.restorePoints[0].backupId });
     expect(b.snapshot).toMatchObject({ kind: "snapshot", level: 0, txidStart: fx.snapshotTxid, txidEnd: fx.snapshotTxid });
     const ends = b.changesets.map((c: { txidEnd: number }) => c.txidEnd);

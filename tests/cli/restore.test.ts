@@ -43,7 +43,7 @@ describe("restore to --output", () => {
   test("--timestamp at a change-set's commit time lands on that change-set, whatever came later", async () => {
     const list = await cli(["list", "--db", "app", "--verbose", "--json"]);
     const detail = JSON.parse(list.stdout);
-    const objects = detail.backups.flatMap((b: { snapshot: unknown; changesets: unknown[] }) => [b.snapshot, ...b.changesets]) as Array<{ txidEnd: number; committed: string; committedMs: number }>;
+    const objects = detail.backupDetails.flatMap((b: { snapshot: unknown; changesets: unknown[] }) => [b.snapshot, ...b.changesets]) as Array<{ txidEnd: number; committed: string; committedMs: number }>;
     const boundary = objects.find((o) => o.txidEnd === fx.batches[1].txid)!;
     expect(boundary).toBeDefined();
     const r = await cli(["restore", "--db", "app", "--output", out("pit.db"), "--timestamp", boundary.committed, "--json"]);
@@ -115,7 +115,7 @@ describe("restore of a replica with a missing object", () => {
       cpSync(fx.replica, replica, { recursive: true });
       const config = writeConfig(t.dir, [{ name: "app", replica }]);
       const detail = JSON.parse((await runCli(["list", "--db", "app", "--verbose", "--json", "--config", config])).stdout);
-      const changesets = detail.backups[0].changesets as Array<{ key: string; txidStart: number; txidEnd: number }>;
+      const changesets = detail.backupDetails[0].changesets as Array<{ key: string; txidStart: number; txidEnd: number }>;
       // Remove the change-set right after the first batch: everything after it is beyond the gap.
       const lost = changesets.find((c) => c.txidStart === fx.batches[0].txid + 1)!;
       rmSync(join(replica, lost.key));

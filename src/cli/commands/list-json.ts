@@ -88,9 +88,17 @@ export function backupJson(backup: BackupListing): Record<string, unknown> {
   };
 }
 
-/** One database in detail: the summary row, its restore points and (verbose) every backup. */
+/**
+ * One database in detail: the summary row, its restore points and (verbose)
+ * every backup under `backupDetails`, never under `backups`, which stays the
+ * count so a script reading it does not break when --verbose is added. A
+ * database whose backend failed is the same `{ db, backend, error }` entry as
+ * in the summary: an empty `restorePoints` would read as "nothing restorable".
+ */
 export function detailJson(report: DatabaseReport, points: RestorePoint[], verbose: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...summaryJson(report), restorePoints: points.map(pointJson) };
-  if (verbose && report.listing) out.backups = report.listing.backups.map(backupJson);
+  const row = summaryJson(report);
+  if (report.error || !report.listing) return row;
+  const out: Record<string, unknown> = { ...row, restorePoints: points.map(pointJson) };
+  if (verbose) out.backupDetails = report.listing.backups.map(backupJson);
   return out;
 }

@@ -66,14 +66,14 @@ function indent(text: string): string {
   return text.split("\n").map((l) => `  ${l}`).join("\n");
 }
 
+/** One database in detail; a database whose backend failed is its heading and the one-line error. */
 export function detailText(report: DatabaseReport, points: RestorePoint[], verbose: boolean, paint: Painter): string {
-  const s = report.summary!;
+  const heading = `${paint("bold", report.db)}  on ${report.backend}`;
+  const s = report.summary;
+  if (report.error || !s) return `${heading}\n  ${paint("red", `error: ${report.error?.message ?? "unknown"}`)}`;
   const status = currentStatus(s);
   const current = s.currentBackupId ? `${currentCell(status, paint)} (${s.currentBackupId})` : currentCell(status, paint);
-  const lines = [
-    `${paint("bold", report.db)}  on ${report.backend}`,
-    `  backups: ${s.backups} (${s.restorableBackups} restorable), stored: ${formatBytes(s.bytes)}, CURRENT: ${current}`,
-  ];
+  const lines = [heading, `  backups: ${s.backups} (${s.restorableBackups} restorable), stored: ${formatBytes(s.bytes)}, CURRENT: ${current}`];
   if (s.latestTxid !== null) lines.push(`  latest: txid ${s.latestTxid} at ${utc(s.lastRestorableMs)}`);
   if (status === "mismatch") lines.push(`  ${paint("yellow", "warning:")} CURRENT does not name the newest backup (a possible rollback of the pointer); restore resolves by the objects, not by CURRENT`);
   if (points.length === 0) {

@@ -3,8 +3,9 @@
  * `bakelite list`: what is restorable, read from the backend only (safe while
  * the daemon ships). Without --db one row per configured database; with --db
  * that database's restore points; --verbose adds every backup's objects.
- * One unreachable backend does not hide the others: its row shows the error
- * and the command exits with that error's code after printing the rest.
+ * One unreachable backend does not hide the others: its row (or, in detail,
+ * its entry; with --db, the whole output) shows the error in one line and the
+ * command exits with that error's code after printing the rest.
  */
 import { defineCommand } from "citty";
 import type { DatabaseConfig } from "../../config/types.ts";
@@ -37,6 +38,22 @@ async function gather(db: DatabaseConfig): Promise<DatabaseReport> {
   return report;
 }
 
+/**
+ * Names each failed database on stderr (text only: with --json the error is in
+ * the document) and returns the first one's exit code. Never a stack trace,
+ * even with --verbose: for list that flag asks for the objects, and a backend
+ * that cannot be read is part of the listing, not a crash of the command.
+ */
+function reportFailures(reports: DatabaseReport[], json: boolean): number {
+  let code = 0;
+  for (const r of reports) {
+    if (!r.error) continue;
+    if (!json) reportError(r.error, { verbose: false });
+    code ||= r.error.exitCode;
+  }
+  return code;
+}
+
 export const listCommand: CliCommand = {
   def: defineCommand({
     meta: { name: "list", description: "Show what is restorable: one row per database, or one database's restore points" },
@@ -56,26 +73,18 @@ export const listCommand: CliCommand = {
       const paint = painter();
 
       if (name !== undefined || verbose) {
-        const failed = reports.find((r) => r.error);
-        if (name !== undefined && failed?.error) throw failed.error;
-        for (const r of reports) if (r.error && !globals.json) reportError(r.error, { verbose: globals.verbose });
         if (globals.json) {
           const details = reports.map((r) => detailJson(r, pointsOf(r), verbose));
           printJson(name !== undefined ? details[0] : { databases: details });
         } else {
-          print(reports.filter((r) => !r.error).map((r) => detailText(r, pointsOf(r), verbose, paint)).join("\n\n"));
+          print(reports.map((r) => detailText(r, pointsOf(r), verbose, paint)).join("\n\n"));
         }
-        return failed?.error?.exitCode ?? 0;
+      } else if (globals.json) {
+        printJson({ databases: reports.map(summaryJson) });
+      } else {
+        print(fleetText(reports, paint));
       }
-      if (globals.json) printJson({ databases: reports.map(summaryJson) });
-      else print(fleetText(reports, paint));
-      let code = 0;
-      for (const r of reports) {
-        if (!r.error) continue;
-        if (!globals.json) reportError(r.error, { verbose: globals.verbose });
-        code ||= r.error.exitCode;
-      }
-      return code;
+      return reportFailures(reports, globals.json);
     },
   }),
   examples: [
