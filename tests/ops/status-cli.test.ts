@@ -58,6 +58,18 @@ describe("status from hand-written status files", () => {
     expect(r.stdout).toMatch(/^new\s+never started\s+-\s+never\s+0\s+0 B$/m);
   });
 
+  test("a clean stop says stopped, not stuck; a daemon that died says how long nothing was shipped", async () => {
+    const f = fleet(["halted", "dead"]);
+    const now = Date.now();
+    writeStatusFixture(f.dbPath("halted"), "halted", { state: "stopped", updatedMs: now - 2_000, lastSyncedMs: now - 2_000 });
+    writeStatusFixture(f.dbPath("dead"), "dead", { pid: await deadPid(), updatedMs: now - 300_000, lastSyncedMs: now - 310_000 });
+    const r = await runCli(["status", "--config", f.configPath]);
+    expect(r.stdout).toMatch(/^halted\s+stopped\s/m);
+    expect(r.stdout).toMatch(/^ {2}stopped 2s ago$/m);
+    expect(r.stdout).toMatch(/^ {2}nothing shipped for 5m10s$/m);
+    expect(r.stdout).not.toContain("stuck for");
+  });
+
   test("--check is silent with exit 0 when every selected database is healthy", async () => {
     const f = fleet(["good", "dead"]);
     writeStatusFixture(f.dbPath("good"), "good");

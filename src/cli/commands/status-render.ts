@@ -38,12 +38,13 @@ function detailLines(s: DatabaseStatus, now: number, paint: Painter): string[] {
   if (s.state === "not running") lines.push(`daemon gone: pid ${s.pid ?? "?"} is not running; last heard from ${ago(s.updatedMs)}`);
   if (s.state === "stale") lines.push(`no heartbeat for ${s.updatedMs === null ? "ever" : ageText(now - s.updatedMs)} (pid ${s.pid ?? "?"} exists but is silent)`);
   if (s.state === "stopped") lines.push(`stopped ${ago(s.updatedMs)}`);
-  if (isUnhealthyState(s.state) && s.state !== "never started") {
-    const since = s.backoff?.sinceMs ?? s.lastSyncedMs ?? s.startedMs;
-    if (since !== null) {
-      const attempts = s.backoff?.attempts ?? 0;
-      lines.push(`stuck for ${ageText(now - since)} (${attempts} failed attempt${attempts === 1 ? "" : "s"})`);
-    }
+  if (s.backoff) {
+    const attempts = s.backoff.attempts;
+    lines.push(`stuck for ${ageText(now - s.backoff.sinceMs)} (${attempts} failed attempt${attempts === 1 ? "" : "s"})`);
+  } else if (s.state === "stale" || s.state === "not running") {
+    // Not failing, just not running: say how long nothing has been shipped. A clean stop says "stopped" above.
+    const since = s.lastSyncedMs ?? s.startedMs;
+    if (since !== null) lines.push(`nothing shipped for ${ageText(now - since)}`);
   }
   if (s.lastError) lines.push(`${paint("red", "last error:")} ${s.lastError}`);
   const v = s.verify;
