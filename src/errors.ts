@@ -40,6 +40,7 @@ export type ErrorCode =
   | "DISK_FULL"
   | "IO"
   | "DB_REPLACED"
+  | "WAL_OVERWRITTEN"
   // backends
   | "NOT_FOUND"
   | "BACKEND_IO"
@@ -71,6 +72,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   DISK_FULL: ExitCode.failure,
   IO: ExitCode.failure,
   DB_REPLACED: ExitCode.failure,
+  WAL_OVERWRITTEN: ExitCode.failure,
   NOT_FOUND: ExitCode.notFound,
   BACKEND_IO: ExitCode.failure,
   BACKEND_AUTH: ExitCode.failure,

@@ -4,8 +4,8 @@
  * cursor's chain, and the snapshot that starts a new backup. Kept apart from
  * the replicator so the rules for positions live in one short place: a
  * change-set takes the next txids and links to the cursor's lineage; a
- * snapshot takes the next txid and starts a lineage of its own; commit times
- * never go backwards, even if the clock does.
+ * snapshot takes a txid above every one already used and starts a lineage of
+ * its own; commit times never go backwards, even if the clock does.
  */
 import { ZERO_LINEAGE } from "../format/lineage.ts";
 import type { WalPosition } from "../format/types.ts";
@@ -41,16 +41,22 @@ export function changesetHeader(ctx: HeaderContext, cursor: Cursor, commits: num
 
 /**
  * The snapshot of a new backup. It covers `unshipped` commits the previous
- * cursor had not shipped (at least one txid, so txids only ever grow).
+ * cursor had not shipped (at least one txid, so txids only ever grow), and it
+ * goes above `highestTxid`: every txid already on the replica or taken by an
+ * upload. The cursor alone is not enough: an object can land without the
+ * cursor knowing (a crash before its fsync, an upload that reported failure),
+ * and restore --txid takes the largest boundary at or below the target over
+ * every backup, so a new backup sharing txids with it would let a later
+ * target restore an older state.
  */
 export function snapshotHeader(
   ctx: HeaderContext,
   previous: Cursor | null,
   backupId: (timestampMs: number) => string,
-  state: { unshipped: number; pageSize: number; pages: number; wal: WalPosition | null },
+  state: { unshipped: number; highestTxid: number; pageSize: number; pages: number; wal: WalPosition | null },
   nowMs = Date.now(),
 ): HeaderInit {
-  const txid = (previous?.txid ?? 0) + Math.max(1, state.unshipped);
+  const txid = Math.max((previous?.txid ?? 0) + Math.max(1, state.unshipped), state.highestTxid + 1);
   const timestampMs = Math.max(nowMs, previous?.timestampMs ?? 0);
   return {
     ...common(ctx),

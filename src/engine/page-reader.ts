@@ -4,10 +4,12 @@
  * committed WAL frame of each page laid over it. Under R's read transaction no
  * checkpoint can write a page into the file that is not also among those
  * frames, so the image is consistent while it streams (DESIGN.md §4.5).
+ * R protects the frames themselves only from a read mark, so each frame is
+ * checked against its generation as it is read (wal.ts readFramePage).
  * Memory: one chunk of pages, whatever the database size.
  */
 import { fstatSync } from "node:fs";
-import { readFramePage, readFully } from "./wal.ts";
+import { readFramePage, readFully, type WalSalts } from "./wal.ts";
 
 export interface DbFileInfo {
   pageSize: number;
@@ -36,6 +38,8 @@ export interface PageSource {
   walFd: number | null;
   /** pgno -> offset of the newest committed frame holding it. */
   overlay: Map<number, number> | null;
+  /** The salts of the overlay's generation: each frame is checked against them as it is read. */
+  salts: WalSalts | null;
   pageSize: number;
   /** Pages in the state (database size after the last commit). */
   pages: number;
@@ -63,7 +67,7 @@ export function* statePages(source: PageSource): Generator<{ pgno: number; data:
       const pgno = first + i;
       const page = chunk.subarray(i * pageSize, (i + 1) * pageSize);
       const frame = source.overlay?.get(pgno);
-      if (frame !== undefined) readFramePage(source.walFd!, frame, pageSize, page);
+      if (frame !== undefined) readFramePage(source.walFd!, frame, pageSize, page, { ...source.salts!, pgno });
       yield { pgno, data: page };
     }
   }

@@ -26,7 +26,7 @@ import { positionOf } from "./hex.ts";
 import { changesetHeader, snapshotHeader } from "./object-headers.ts";
 import { ManifestKeeper } from "./manifest-keeper.ts";
 import { readDbFileInfo } from "./page-reader.ts";
-import { checkReplica, decideResume, newestBackup, retriedAtOpen } from "./resume.ts";
+import { decideResume, retriedAtOpen, surveyReplica } from "./resume.ts";
 import { type ChangesetPages, type PreparedChangeset, captureFrames, shipChangeset, shipSnapshot } from "./ship.ts";
 import { WAL_HEADER_BYTES, readWalHeader } from "./wal.ts";
 
@@ -57,6 +57,14 @@ export class Replicator {
   private needSnapshot = false;
   /** The newest backup known on the replica (a new one must sort after it). */
   private newestBackupId: string | null = null;
+  /**
+   * The highest txid on the replica or taken by an upload (a new backup's
+   * snapshot goes above it). Listed at open, then raised before each upload:
+   * an upload that fails may still have landed, and the next snapshot must
+   * not share its txids. Kept across reopens, in case such an upload landed
+   * after the listing.
+   */
+  private highestTxid = 0;
   private readonly manifest: ManifestKeeper;
   /** The steps under the application's writer lock: R's read mark and the checkpoint. */
   private readonly checkpointer: Checkpointer;
@@ -141,13 +149,14 @@ export class Replicator {
     this.baseIsDbFile = false;
     this.checkpointer.reset();
     const cursor = this.cursor;
+    const replica = await surveyReplica(this.backend, this.name, cursor, this.signal);
+    this.reserveTxids(Math.max(replica.highestTxid, cursor?.txid ?? 0));
     if (!cursor) {
       this.needSnapshot = true;
-      this.newestBackupId = await newestBackup(this.backend, this.name, this.signal);
+      this.newestBackupId = replica.newestBackup;
       log.info(`${this.name}: no cursor; starting a new backup`);
       return;
     }
-    const replica = await checkReplica(this.backend, cursor, this.signal);
     this.newestBackupId = replica.newerBackup ?? cursor.backupId;
     if (!replica.hasCursor) {
       this.needSnapshot = true;
@@ -259,11 +268,13 @@ export class Replicator {
   private async uploadChangeset(prepared: PreparedChangeset): Promise<void> {
     const { gen, cursor, header, key, pages, end } = prepared;
     const { txidStart, txidEnd, timestampMs } = header;
+    this.reserveTxids(txidEnd);
     const shipped = await shipChangeset({
       backend: this.backend,
       key,
       header,
       walPath: this.walPath,
+      salts: gen.header,
       dbFd: this.requireOpen().dbFd,
       pages,
       before: this.checksum!,
@@ -297,11 +308,12 @@ export class Replicator {
       const wal = gen ? positionOf(gen.header, gen.scanned.offset, gen.scanned.checksum1, gen.scanned.checksum2) : null;
       // After the newest backup there is, even if the clock stepped back: restore's latest is the newest id.
       const floorMs = this.newestBackupId ? backupIdTime(this.newestBackupId) + 1 : 0;
-      const state = { unshipped: gen?.pending.length ?? 0, pageSize, pages, wal };
+      const state = { unshipped: gen?.pending.length ?? 0, highestTxid: this.highestTxid, pageSize, pages, wal };
       const objectHeader = snapshotHeader(this.headerContext, this.cursor, newBackupId, state, Math.max(Date.now(), floorMs));
       const { backupId, txidStart: txid, timestampMs } = objectHeader;
-      // Taken from here on: an upload that fails (or lands but reports failure) must not share its time with the next.
+      // Taken from here on: an upload that fails (or lands but reports failure) must not share its time or txid with the next.
       this.newestBackupId = backupId;
+      this.reserveTxids(txid);
       const started = Date.now();
       const shipped = await shipSnapshot({
         backend: this.backend,
@@ -310,6 +322,7 @@ export class Replicator {
         dbFd: this.requireOpen().dbFd,
         walPath: this.walPath,
         overlay: gen?.index ?? null,
+        salts: gen?.header ?? null,
         signal: this.signal,
         seal: this.keys.sealer(this.name),
         workers: this.slots.workers,
@@ -328,6 +341,11 @@ export class Replicator {
     } finally {
       release();
     }
+  }
+
+  /** Every txid up to `txid` is used (or may be): a new backup's snapshot goes above it. */
+  private reserveTxids(txid: number): void {
+    this.highestTxid = Math.max(this.highestTxid, txid);
   }
 
   private commitCursor(next: Cursor): void {

@@ -56,44 +56,53 @@ export interface ReplicaCheck {
   newerBackup: string | null;
 }
 
-/**
- * One listing of the database's objects answers both questions. A listing is
- * an idempotent read, so a transient failure is retried here instead of
- * failing the whole open (which would close R and escalate the daemon's backoff).
- */
-export function checkReplica(backend: Backend, cursor: Cursor, signal?: AbortSignal): Promise<ReplicaCheck> {
-  return retriedAtOpen(async () => {
-    let snapshot = false;
-    let last = cursor.txid === cursor.snapshotTxid;
-    let newerBackup: string | null = null;
-    for await (const info of backend.list(dbPrefix(cursor.db))) {
-      const key = parseKey(info.key);
-      if (!key || key.kind === "current" || key.db !== cursor.db) continue;
-      if (key.backupId === cursor.backupId) {
-        if (key.kind === "snapshot" && key.txid === cursor.snapshotTxid) snapshot = true;
-        if (key.kind === "changeset" && key.txidEnd === cursor.txid) last = true;
-      } else if (key.kind === "snapshot" && key.backupId > cursor.backupId && (newerBackup === null || key.backupId > newerBackup)) {
-        newerBackup = key.backupId;
-      }
-    }
-    return { hasCursor: snapshot && last, newerBackup };
-  }, signal);
+/** What the listing at open tells the daemon; without a cursor, `hasCursor` is false and `newerBackup` null. */
+export interface ReplicaSurvey extends ReplicaCheck {
+  /**
+   * The newest backup with a snapshot, or null. A new backup must sort after
+   * it even if the clock stepped back since: restore takes the newest backup
+   * as latest.
+   */
+  newestBackup: string | null;
+  /**
+   * The highest txid of any object of the database (0 when there is none):
+   * every backup and level, orphans past the cursor included. A new backup's
+   * snapshot goes above it (object-headers.ts snapshotHeader).
+   */
+  highestTxid: number;
 }
 
 /**
- * The newest backup (one with a snapshot) of database `db` on the backend, or
- * null. A new backup must sort after it even if the clock stepped back since:
- * restore takes the newest backup as latest.
+ * One listing of the database's objects answers every question the daemon
+ * asks at open. A listing is an idempotent read, so a transient failure is
+ * retried here instead of failing the whole open (which would close R and
+ * escalate the daemon's backoff).
  */
-export function newestBackup(backend: Backend, db: string, signal?: AbortSignal): Promise<string | null> {
+export function surveyReplica(backend: Backend, db: string, cursor: Cursor | null, signal?: AbortSignal): Promise<ReplicaSurvey> {
   return retriedAtOpen(async () => {
-    let newest: string | null = null;
+    let snapshot = false;
+    let last = cursor !== null && cursor.txid === cursor.snapshotTxid;
+    let newestBackup: string | null = null;
+    let highestTxid = 0;
     for await (const info of backend.list(dbPrefix(db))) {
       const key = parseKey(info.key);
-      if (key?.kind === "snapshot" && key.db === db && (newest === null || key.backupId > newest)) newest = key.backupId;
+      if (!key || key.db !== db || (key.kind !== "snapshot" && key.kind !== "changeset")) continue;
+      highestTxid = Math.max(highestTxid, key.kind === "snapshot" ? key.txid : key.txidEnd);
+      if (key.kind === "snapshot" && (newestBackup === null || key.backupId > newestBackup)) newestBackup = key.backupId;
+      if (cursor && key.backupId === cursor.backupId) {
+        if (key.kind === "snapshot" && key.txid === cursor.snapshotTxid) snapshot = true;
+        if (key.kind === "changeset" && key.txidEnd === cursor.txid) last = true;
+      }
     }
-    return newest;
+    const newerBackup = cursor && newestBackup !== null && newestBackup > cursor.backupId ? newestBackup : null;
+    return { hasCursor: snapshot && last, newerBackup, newestBackup, highestTxid };
   }, signal);
+}
+
+/** The part of the survey about the cursor's backup. */
+export async function checkReplica(backend: Backend, cursor: Cursor, signal?: AbortSignal): Promise<ReplicaCheck> {
+  const { hasCursor, newerBackup } = await surveyReplica(backend, cursor.db, cursor, signal);
+  return { hasCursor, newerBackup };
 }
 
 export function decideResume(dbFd: number, walPath: string, cursor: Cursor): ResumeDecision {
@@ -105,7 +114,7 @@ export function decideResume(dbFd: number, walPath: string, cursor: Cursor): Res
 
   const scanned = (how: string, gen: WalGeneration) => {
     const pages = gen.dbPages ?? dbInfo?.pages ?? 0;
-    const checksum = checksumState(dbFd, walPath, gen.index, pageSize, pages);
+    const checksum = checksumState(dbFd, walPath, gen.index, gen.header, pageSize, pages);
     return { action: "continue" as const, gen, checksum, baseIsDbFile: false, how };
   };
 
@@ -119,7 +128,7 @@ export function decideResume(dbFd: number, walPath: string, cursor: Cursor): Res
 
   // Continuity proof: does the database file alone equal what was shipped?
   if (!dbInfo) return { action: "new-backup", reason: "the database file has no readable header" };
-  const fileSum = checksumState(dbFd, walPath, null, pageSize, dbInfo.pages);
+  const fileSum = checksumState(dbFd, walPath, null, null, pageSize, dbInfo.pages);
   if (dbInfo.pages !== cursor.dbPages || fileSum.value.toString() !== cursor.dbChecksum) {
     return { action: "new-backup", reason: "the WAL was checkpointed or replaced while bakelite was not watching" };
   }

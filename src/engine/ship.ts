@@ -18,7 +18,7 @@ import { statePages, type PageSource } from "./page-reader.ts";
 import { assertSameFile } from "./control.ts";
 import type { Cursor } from "./cursor.ts";
 import type { WalGeneration } from "./generation.ts";
-import { readFramePage } from "./wal.ts";
+import { readFramePage, type WalSalts } from "./wal.ts";
 
 export type HeaderInit = Omit<ObjectHeader, "version">;
 
@@ -91,6 +91,8 @@ export interface ChangesetInput {
   key: string;
   header: HeaderInit;
   walPath: string;
+  /** Salts of the generation the frames belong to (each frame is checked as it is read). */
+  salts: WalSalts;
   /** The replicator's long-lived database descriptor: the -wal must belong to this file. */
   dbFd: number;
   pages: ChangesetPages;
@@ -119,7 +121,7 @@ export async function shipChangeset(input: ChangesetInput): Promise<Uploaded & {
         const page = new Uint8Array(header.pageSize);
         for (const pgno of order) {
           let data: Uint8Array = page;
-          if ("frames" in pages) readFramePage(walFd!, pages.frames.get(pgno)!, header.pageSize, page);
+          if ("frames" in pages) readFramePage(walFd!, pages.frames.get(pgno)!, header.pageSize, page, { ...input.salts, pgno });
           else data = pages.images.get(pgno)!;
           after.set(pgno, data);
           yield { pgno, data };
@@ -135,14 +137,19 @@ export async function shipChangeset(input: ChangesetInput): Promise<Uploaded & {
   }
 }
 
-/** Reads the page image of each frame now (pgno -> frame offset), for a change-set uploaded later. */
+/**
+ * Reads the page image of each frame now (pgno -> frame offset), for a
+ * change-set uploaded later. Only called with the application's writer lock
+ * held (Checkpointer.lockWithAllShipped): nothing can restart the WAL then, so
+ * the frames are read without the per-frame check.
+ */
 export function captureFrames(walPath: string, dbFd: number, frames: Map<number, number>, pageSize: number): Map<number, Uint8Array> {
   const walFd = openWalBeside(walPath, dbFd);
   try {
     const images = new Map<number, Uint8Array>();
     for (const [pgno, offset] of frames) {
       const page = new Uint8Array(pageSize);
-      readFramePage(walFd, offset, pageSize, page);
+      readFramePage(walFd, offset, pageSize, page, null);
       images.set(pgno, page);
     }
     return images;
@@ -159,6 +166,8 @@ export interface SnapshotInput {
   dbFd: number;
   walPath: string;
   overlay: Map<number, number> | null;
+  /** Salts of the overlay's generation (required with an overlay). */
+  salts: WalSalts | null;
   signal?: AbortSignal;
   /** Seals the object when encryption is configured (header.encrypted must agree). */
   seal?: Sealer | null;
@@ -172,7 +181,7 @@ export async function shipSnapshot(input: SnapshotInput): Promise<Uploaded & { c
   let checksum = new DbChecksum(header.pageSize);
   const fds = openState(input.dbFd, input.walPath, input.overlay);
   try {
-    const source: PageSource = { ...fds, overlay: input.overlay, pageSize: header.pageSize, pages: header.dbPages };
+    const source: PageSource = { ...fds, overlay: input.overlay, salts: input.salts, pageSize: header.pageSize, pages: header.dbPages };
     const result = await upload(
       input.backend,
       input.key,
@@ -196,11 +205,18 @@ export async function shipSnapshot(input: SnapshotInput): Promise<Uploaded & { c
 }
 
 /** Checksum of a state without uploading anything (resume and continuity proofs). */
-export function checksumState(dbFd: number, walPath: string, overlay: Map<number, number> | null, pageSize: number, pages: number): DbChecksum {
+export function checksumState(
+  dbFd: number,
+  walPath: string,
+  overlay: Map<number, number> | null,
+  salts: WalSalts | null,
+  pageSize: number,
+  pages: number,
+): DbChecksum {
   const checksum = new DbChecksum(pageSize);
   const fds = openState(dbFd, walPath, overlay);
   try {
-    for (const { pgno, data } of statePages({ ...fds, overlay, pageSize, pages })) checksum.set(pgno, data);
+    for (const { pgno, data } of statePages({ ...fds, overlay, salts, pageSize, pages })) checksum.set(pgno, data);
     checksum.resize(pages);
     return checksum;
   } finally {

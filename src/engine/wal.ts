@@ -11,6 +11,7 @@
  * earlier generation of the file.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { BakeliteError } from "../errors.ts";
 
 export const WAL_HEADER_BYTES = 32;
 export const FRAME_HEADER_BYTES = 24;
@@ -178,10 +179,47 @@ export function readWalHeader(walPath: string): WalHeader | null {
   }
 }
 
-/** Reads one page image out of the frame that starts at `frameOffset`. */
-export function readFramePage(fd: number, frameOffset: number, pageSize: number, into: Uint8Array): void {
+/** A WAL generation's salts: every frame of the generation carries them. */
+export type WalSalts = Pick<WalHeader, "salt1" | "salt2">;
+
+/** What a frame read later must still say about itself: its generation's salts and its page number. */
+export interface FrameCheck extends WalSalts {
+  pgno: number;
+}
+
+/**
+ * Reads one page image out of the frame that starts at `frameOffset`.
+ *
+ * With `check`, the frame's header is read after the page and must still
+ * carry the generation's salts and the page number, or the read fails
+ * (WAL_OVERWRITTEN). A frame can be overwritten after the scan that found it
+ * when R's read transaction does not protect it: a reader that began on a
+ * fully backfilled WAL sits on read slot 0, which blocks backfill but not a
+ * restart, and the next application commit then writes a new generation over
+ * the old frames (DESIGN.md §4.5; docs/design.md, "Frames are checked when
+ * read"). SQLite writes a frame's header before its page, so a header read
+ * after the page that still shows the old salts proves the page was not yet
+ * rewritten when it was read. A restart changes the salts, so the old values
+ * never come back. `check` may be null only where no restart can happen
+ * during the read: with the application's writer lock held.
+ */
+export function readFramePage(fd: number, frameOffset: number, pageSize: number, into: Uint8Array, check: FrameCheck | null): void {
   const got = readFully(fd, into, pageSize, frameOffset + FRAME_HEADER_BYTES);
-  if (got !== pageSize) throw new Error(`short read of WAL frame at offset ${frameOffset}`);
+  if (got !== pageSize) throw overwritten(frameOffset, "the -wal file ends before it");
+  if (check === null) return;
+  const head = new Uint8Array(FRAME_HEADER_BYTES);
+  if (readFully(fd, head, FRAME_HEADER_BYTES, frameOffset) !== FRAME_HEADER_BYTES) throw overwritten(frameOffset, "the -wal file ends before it");
+  const view = new DataView(head.buffer);
+  if (view.getUint32(8) !== check.salt1 || view.getUint32(12) !== check.salt2 || view.getUint32(0) !== check.pgno) {
+    throw overwritten(frameOffset, "the WAL was restarted and the frame rewritten");
+  }
+}
+
+function overwritten(frameOffset: number, why: string): BakeliteError {
+  // Not retried in place: the frame is gone. The daemon reopens, sees the new WAL generation and starts a new backup.
+  return new BakeliteError("WAL_OVERWRITTEN", `WAL frame at offset ${frameOffset} changed while bakelite read it (${why}); starting over`, {
+    retryable: false,
+  });
 }
 
 export function readFully(fd: number, buf: Uint8Array, length: number, position: number): number {

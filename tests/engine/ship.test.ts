@@ -42,9 +42,9 @@ test("a change-set or snapshot whose database file was replaced since it was ope
     lineageIn: ZERO_LINEAGE, wal: null,
   };
   const pages = new Map([[2, 32]]);
-  const changeset = shipChangeset({ backend, key: "app/x/changeset", header, walPath: `${path}-wal`, dbFd, pages: { frames: pages }, before: new DbChecksum(4096) });
+  const changeset = shipChangeset({ backend, key: "app/x/changeset", header, walPath: `${path}-wal`, salts: { salt1: 0, salt2: 0 }, dbFd, pages: { frames: pages }, before: new DbChecksum(4096) });
   expect(changeset).rejects.toMatchObject({ code: "DB_REPLACED" });
-  const snapshot = shipSnapshot({ backend, key: "app/x/snapshot", header: { ...header, kind: "snapshot" }, dbFd, walPath: `${path}-wal`, overlay: pages });
+  const snapshot = shipSnapshot({ backend, key: "app/x/snapshot", header: { ...header, kind: "snapshot" }, dbFd, walPath: `${path}-wal`, overlay: pages, salts: { salt1: 0, salt2: 0 } });
   expect(snapshot).rejects.toMatchObject({ code: "DB_REPLACED" });
   await Promise.allSettled([changeset, snapshot]);
   const listed = [];
