@@ -6,7 +6,7 @@
  * `restore` can reach. Rendering (text, --json) belongs to the CLI.
  */
 import type { DatabaseListing, ObjectRef } from "./types.ts";
-import { walkBackup } from "./plan.ts";
+import { skippedBackups, walkBackup, type SkippedBackup } from "./plan.ts";
 
 export interface DatabaseSummary {
   db: string;
@@ -32,6 +32,11 @@ export interface DatabaseSummary {
   currentIsNewest: boolean;
   /** Change-sets of the latest backup cut off by a gap (see RestorePlan.unreachable). */
   unreachable: { objects: number; fromTxid: number } | null;
+  /**
+   * Backups newer than the newest restorable one (every backup when none is)
+   * that have no snapshot: what `restore` (latest) passes over, oldest first.
+   */
+  skippedBackups: SkippedBackup[];
 }
 
 export interface RestorePoint {
@@ -83,6 +88,7 @@ export function summarizeDatabase(listing: DatabaseListing): DatabaseSummary {
     currentBackupId: current,
     currentIsNewest: listed && (!newest || current! >= newest.backupId),
     unreachable: newest?.unreachable ?? null,
+    skippedBackups: skippedBackups(listing, newest ? { backupId: newest.backupId, landedTxid: newest.toTxid } : null, { kind: "latest" }),
   };
 }
 

@@ -13,6 +13,10 @@
  * - latest: the newest backup that has a snapshot, as far as its change-sets
  *   reach without a gap. A missing object is never skipped; what lies beyond
  *   it is reported in `unreachable` so the caller can warn.
+ * - A backup without a snapshot cannot be restored (its snapshot never landed,
+ *   or was lost), so every target passes over it. When it is newer than the
+ *   backup the plan lands in and holds states the target allows, the restore
+ *   is older than the replica's data: it is reported in `skipped`.
  * - timestamp T: the newest backup whose snapshot time <= T, then only
  *   change-sets committed at or before T (a path stops before the first object
  *   with a later time, even if the clock stepped back after it).
@@ -27,6 +31,34 @@
  */
 import { BakeliteError } from "../errors.ts";
 import type { BackupListing, DatabaseListing, ObjectRef, RestorePlan, RestoreTarget } from "./types.ts";
+
+/** A backup the plan passed over because it has no snapshot. */
+export interface SkippedBackup {
+  backupId: string;
+  /** Start time decoded from the backup id (ms): about when its snapshot was taken. */
+  startedMs: number;
+  /**
+   * Its change-set objects, every level. 0 means only the snapshot's state is
+   * missing (an upload not finished, or lost); more means commits shipped after
+   * the snapshot, which therefore landed once and is now gone.
+   */
+  changesets: number;
+  /** First and last txid its change-sets cover, null when it has none. */
+  fromTxid: number | null;
+  toTxid: number | null;
+  /** Newest commit time among its change-sets (ms), null when it has none. */
+  lastCommittedMs: number | null;
+}
+
+/** A RestorePlan and the newer backups it could not use. */
+export interface PlannedRestore extends RestorePlan {
+  /**
+   * Backups newer than `backupId` without a snapshot, holding states the
+   * target allows, oldest first: newer data on the replica that this restore
+   * does not reach. Absent when there are none. The CLI warns.
+   */
+  skipped?: SkippedBackup[];
+}
 
 /** A backup's snapshot and the best gap-free path from it. */
 export interface BackupChain {
@@ -106,7 +138,7 @@ function validateTarget(target: RestoreTarget): void {
  * snapshot, TARGET_UNREACHABLE when the target lies before every snapshot.
  * `where` names the backend in messages (its `describe`).
  */
-export function planRestore(listing: DatabaseListing, target: RestoreTarget, where?: string): RestorePlan {
+export function planRestore(listing: DatabaseListing, target: RestoreTarget, where?: string): PlannedRestore {
   validateTarget(target);
   const restorable = listing.backups.filter((b) => b.snapshot !== null);
   if (restorable.length === 0) {
@@ -134,7 +166,7 @@ export function planRestore(listing: DatabaseListing, target: RestoreTarget, whe
     }
   }
   if (!chain) throw unreachableTarget(listing, restorable, target);
-  const plan: RestorePlan = {
+  const plan: PlannedRestore = {
     backupId: chain.backupId,
     snapshot: chain.snapshot,
     changesets: chain.changesets,
@@ -142,7 +174,54 @@ export function planRestore(listing: DatabaseListing, target: RestoreTarget, whe
     landedTimestampMs: chain.landedTimestampMs,
   };
   if (chain.unreachable) plan.unreachable = chain.unreachable;
+  const skipped = skippedBackups(listing, chain, target);
+  if (skipped.length > 0) plan.skipped = skipped;
   return plan;
+}
+
+/**
+ * Backups without a snapshot, newer than `landed.backupId` (every one when it
+ * is null), that would hold a state `target` allows: for latest all of them;
+ * for a time, those started at or before it; for a txid, those whose
+ * change-sets (from the snapshot just before them) reach a state in
+ * (landedTxid, N]. One holding no change-set has no known txids, so a txid
+ * target cannot be placed in it and it is not reported there.
+ */
+export function skippedBackups(
+  listing: DatabaseListing,
+  landed: { backupId: string; landedTxid: number } | null,
+  target: RestoreTarget,
+): SkippedBackup[] {
+  const skipped: SkippedBackup[] = [];
+  for (const backup of listing.backups) {
+    if (backup.snapshot || (landed && backup.backupId <= landed.backupId)) continue;
+    // The backup id's time is its snapshot's time.
+    if (target.kind === "timestamp" && backup.startedMs > target.timestampMs) continue;
+    const about = describeSkipped(backup);
+    if (target.kind === "txid") {
+      if (about.fromTxid === null || about.toTxid === null) continue;
+      const after = landed ? landed.landedTxid : -1;
+      // fromTxid - 1 is the lost snapshot's txid when its first change-set is there.
+      if (Math.max(about.fromTxid - 1, after + 1) > Math.min(about.toTxid, target.txid)) continue;
+    }
+    skipped.push(about);
+  }
+  return skipped;
+}
+
+function describeSkipped(backup: BackupListing): SkippedBackup {
+  const { changesets } = backup;
+  if (changesets.length === 0) {
+    return { backupId: backup.backupId, startedMs: backup.startedMs, changesets: 0, fromTxid: null, toTxid: null, lastCommittedMs: null };
+  }
+  let toTxid = changesets[0].txidEnd;
+  let lastCommittedMs = changesets[0].timestampMs;
+  for (const ref of changesets) {
+    if (ref.txidEnd > toTxid) toTxid = ref.txidEnd;
+    if (ref.timestampMs > lastCommittedMs) lastCommittedMs = ref.timestampMs;
+  }
+  // Sorted by txidStart, so the first is the earliest.
+  return { backupId: backup.backupId, startedMs: backup.startedMs, changesets: changesets.length, fromTxid: changesets[0].txidStart, toTxid, lastCommittedMs };
 }
 
 function unreachableTarget(listing: DatabaseListing, restorable: BackupListing[], target: RestoreTarget): BakeliteError {

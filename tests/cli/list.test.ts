@@ -38,9 +38,9 @@ describe("list (one row per database)", () => {
     const [app, empty] = databases;
     expect(Object.keys(app).sort()).toEqual([
       "backend", "backups", "bytes", "current", "db", "firstRestorable", "firstRestorableMs", "lastRestorable", "lastRestorableMs",
-      "latestTxid", "restorableBackups", "unreachable",
+      "latestTxid", "restorableBackups", "skippedBackups", "unreachable",
     ]);
-    expect(app).toMatchObject({ backups: 1, restorableBackups: 1, latestTxid: fx.batches.at(-1)!.txid, unreachable: null, backend: `file:${fx.replica}` });
+    expect(app).toMatchObject({ backups: 1, restorableBackups: 1, latestTxid: fx.batches.at(-1)!.txid, unreachable: null, skippedBackups: [], backend: `file:${fx.replica}` });
     expect(app.firstRestorable).toMatch(ISO);
     expect(new Date(app.lastRestorable).getTime()).toBe(app.lastRestorableMs);
     expect(app.current.status).toBe("ok");

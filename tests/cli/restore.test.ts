@@ -73,9 +73,9 @@ describe("restore to --output", () => {
     const s = JSON.parse(r.stdout);
     expect(Object.keys(s).sort()).toEqual([
       "backupId", "changesets", "db", "downloadedBytes", "elapsedMs", "inPlace", "integrityCheck", "integrityCheckMs", "landed", "lineageVerified",
-      "output", "pageSize", "pages", "restored", "sizeBytes", "snapshotTxid", "target", "unreachable",
+      "output", "pageSize", "pages", "restored", "sizeBytes", "skippedBackups", "snapshotTxid", "target", "unreachable",
     ]);
-    expect(s).toMatchObject({ restored: true, db: "app", output: out("json.db"), inPlace: false, target: { kind: "latest" }, integrityCheck: "ok", unreachable: null, snapshotTxid: fx.snapshotTxid });
+    expect(s).toMatchObject({ restored: true, db: "app", output: out("json.db"), inPlace: false, target: { kind: "latest" }, integrityCheck: "ok", unreachable: null, skippedBackups: [], snapshotTxid: fx.snapshotTxid });
     expect(s.sizeBytes).toBe(statSync(out("json.db")).size);
     expect(s.lineageVerified).toBe(s.changesets);
     expect(s.integrityCheckMs).toBeGreaterThanOrEqual(0);

@@ -17,7 +17,10 @@ export interface FakeBackup {
   changesets?: CS[];
 }
 
-export const idOf = (n: number) => newBackupId(Date.UTC(2026, 0, 1) + n * 3_600_000, n);
+/** The start time (ms) of backup `n`, as its id encodes it. */
+export const startOf = (n: number) => Date.UTC(2026, 0, 1) + n * 3_600_000;
+
+export const idOf = (n: number) => newBackupId(startOf(n), n);
 
 export function fakeBackup(b: FakeBackup): BackupListing {
   const backupId = idOf(b.n);
@@ -44,7 +47,7 @@ export function fakeBackup(b: FakeBackup): BackupListing {
     size: 10,
   }));
   changesets.sort(compareChangesets);
-  return { backupId, startedMs: Date.UTC(2026, 0, 1) + b.n * 3_600_000, snapshot, changesets, bytes: 0, hasManifest: false };
+  return { backupId, startedMs: startOf(b.n), snapshot, changesets, bytes: 0, hasManifest: false };
 }
 
 export function fakeListing(backups: FakeBackup[], current: string | null = null): DatabaseListing {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { listedObjects, restorePoints, summarizeDatabase } from "../../src/replica/list-view.ts";
 import { planRestore } from "../../src/replica/plan.ts";
-import { fakeListing, idOf } from "./fake-listing.ts";
+import { fakeListing, idOf, startOf } from "./fake-listing.ts";
 
 const backups = [
   { n: 0, snapshot: { txid: 1, ts: 1000 }, changesets: [[0, 2, 4, 1100], [0, 5, 7, 1200]] as [number, number, number, number][] },
@@ -42,7 +42,21 @@ describe("summarizeDatabase", () => {
       currentBackupId: idOf(1),
       currentIsNewest: true,
       unreachable: { objects: 1, fromTxid: 10 },
+      skippedBackups: [{ backupId: idOf(2), startedMs: startOf(2), changesets: 0, fromTxid: null, toTxid: null, lastCommittedMs: null }],
     });
+  });
+
+  test("lists a newer backup whose change-sets have no snapshot: what restore (latest) passes over", () => {
+    const listing = fakeListing([...backups.slice(0, 2), { n: 2, snapshot: null, changesets: [[0, 14, 15, 3000], [0, 16, 16, 3100]] }]);
+    const summary = summarizeDatabase(listing);
+    expect(summary.latestTxid).toBe(9);
+    expect(summary.skippedBackups).toEqual([{ backupId: idOf(2), startedMs: startOf(2), changesets: 2, fromTxid: 14, toTxid: 16, lastCommittedMs: 3100 }]);
+    expect(summary.skippedBackups).toEqual(planRestore(listing, { kind: "latest" }).skipped!);
+  });
+
+  test("a backup without a snapshot older than the newest restorable one is not listed as skipped", () => {
+    const listing = fakeListing([backups[0], { n: 1, snapshot: null, changesets: [[0, 9, 9, 2100]] }, { n: 2, snapshot: { txid: 10, ts: 3000 } }]);
+    expect(summarizeDatabase(listing).skippedBackups).toEqual([]);
   });
 
   test("flags a CURRENT that points at an older backup (a possible rollback)", () => {
@@ -60,7 +74,7 @@ describe("summarizeDatabase", () => {
 
   test("an empty database summarizes to nulls, not errors", () => {
     expect(summarizeDatabase(fakeListing([]))).toMatchObject({
-      backups: 0, restorableBackups: 0, firstRestorableMs: null, lastRestorableMs: null, latestTxid: null, bytes: 0, unreachable: null,
+      backups: 0, restorableBackups: 0, firstRestorableMs: null, lastRestorableMs: null, latestTxid: null, bytes: 0, unreachable: null, skippedBackups: [],
     });
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { BakeliteError, isBakeliteError } from "../../src/errors.ts";
 import { planRestore } from "../../src/replica/plan.ts";
 import type { DatabaseListing, RestoreTarget } from "../../src/replica/types.ts";
-import { fakeListing, idOf, ranges } from "./fake-listing.ts";
+import { fakeListing, idOf, ranges, startOf } from "./fake-listing.ts";
 
 const latest: RestoreTarget = { kind: "latest" };
 const at = (timestampMs: number): RestoreTarget => ({ kind: "timestamp", timestampMs });
@@ -71,18 +71,76 @@ describe("planRestore: latest", () => {
     expect(plan.unreachable).toEqual({ objects: 2, fromTxid: 9 });
   });
 
-  test("skips a newest backup without a snapshot and ignores CURRENT", () => {
+  test("skips a newest backup without a snapshot, ignores CURRENT, and reports the skipped backup", () => {
     const listing = fakeListing(
       [
         { n: 0, snapshot: { txid: 1, ts: 1 }, changesets: [[0, 2, 3, 3]] },
         { n: 1, snapshot: { txid: 4, ts: 4 }, changesets: [[0, 5, 6, 6]] },
-        { n: 2, snapshot: null, changesets: [[0, 8, 9, 9]] },
+        { n: 2, snapshot: null, changesets: [[0, 8, 9, 9], [0, 10, 12, 12]] },
       ],
       idOf(0),
     );
     const plan = planRestore(listing, latest);
     expect(plan.backupId).toBe(idOf(1));
     expect(plan.landedTxid).toBe(6);
+    expect(plan.unreachable).toBeUndefined();
+    expect(plan.skipped).toEqual([
+      { backupId: idOf(2), startedMs: startOf(2), changesets: 2, fromTxid: 8, toTxid: 12, lastCommittedMs: 12 },
+    ]);
+  });
+
+  test("reports a newer backup left with no snapshot and no change-sets too, with no txids", () => {
+    const listing = fakeListing([
+      { n: 0, snapshot: { txid: 1, ts: 1 }, changesets: [[0, 2, 3, 3]] },
+      { n: 1, snapshot: null },
+    ]);
+    expect(planRestore(listing, latest).skipped).toEqual([
+      { backupId: idOf(1), startedMs: startOf(1), changesets: 0, fromTxid: null, toTxid: null, lastCommittedMs: null },
+    ]);
+  });
+
+  test("a backup without a snapshot older than the one it lands in is not reported", () => {
+    const listing = fakeListing([
+      { n: 0, snapshot: { txid: 1, ts: 1 }, changesets: [[0, 2, 3, 3]] },
+      { n: 1, snapshot: null, changesets: [[0, 5, 6, 6]] },
+      { n: 2, snapshot: { txid: 7, ts: 7 }, changesets: [[0, 8, 9, 9]] },
+    ]);
+    const plan = planRestore(listing, latest);
+    expect([plan.backupId, plan.landedTxid]).toEqual([idOf(2), 9]);
+    expect(plan.skipped).toBeUndefined();
+  });
+});
+
+describe("planRestore: a point in time inside a backup without a snapshot", () => {
+  // Backup times as real ones: the backup id's time is its snapshot's time.
+  const listing = fakeListing([
+    { n: 0, snapshot: { txid: 1, ts: startOf(0) }, changesets: [[0, 2, 5, startOf(0) + 50]] },
+    { n: 1, snapshot: null, changesets: [[0, 7, 8, startOf(1) + 10], [0, 9, 9, startOf(1) + 20]] },
+    { n: 2, snapshot: { txid: 20, ts: startOf(2) }, changesets: [[0, 21, 22, startOf(2) + 10]] },
+  ]);
+
+  test("a time at or after the skipped backup's start lands in the older backup and reports it", () => {
+    const plan = planRestore(listing, at(startOf(1) + 15));
+    expect([plan.backupId, plan.landedTxid]).toEqual([idOf(0), 5]);
+    expect(plan.skipped?.map((s) => s.backupId)).toEqual([idOf(1)]);
+  });
+
+  test("a time before it, or one served by a newer restorable backup, reports nothing", () => {
+    expect(planRestore(listing, at(startOf(1) - 1)).skipped).toBeUndefined();
+    expect(planRestore(listing, at(startOf(2) + 10)).skipped).toBeUndefined();
+  });
+
+  test("a txid within the skipped change-sets, or the lost snapshot's txid before them, reports it", () => {
+    for (const n of [6, 8, 12]) {
+      const plan = planRestore(listing, txid(n));
+      expect([plan.backupId, plan.landedTxid]).toEqual([idOf(0), 5]);
+      expect(plan.skipped?.map((s) => s.backupId)).toEqual([idOf(1)]);
+    }
+  });
+
+  test("a txid the older backup reaches exactly reports nothing", () => {
+    expect(planRestore(listing, txid(5)).skipped).toBeUndefined();
+    expect(planRestore(listing, txid(3)).skipped).toBeUndefined();
   });
 });
 

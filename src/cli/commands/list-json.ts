@@ -6,6 +6,7 @@
  */
 import type { BakeliteError } from "../../errors.ts";
 import type { DatabaseSummary, RestorePoint } from "../../replica/list-view.ts";
+import type { SkippedBackup } from "../../replica/plan.ts";
 import type { BackupListing, DatabaseListing, ObjectRef } from "../../replica/types.ts";
 import { utc } from "../style.ts";
 
@@ -45,6 +46,21 @@ export function summaryJson(report: DatabaseReport): Record<string, unknown> {
     bytes: summary.bytes,
     current: { backupId: summary.currentBackupId, status: currentStatus(summary) },
     unreachable: summary.unreachable,
+    skippedBackups: summary.skippedBackups.map(skippedBackupJson),
+  };
+}
+
+/** A backup without a snapshot that restore passes over (also in `restore --json`). */
+export function skippedBackupJson(skipped: SkippedBackup): Record<string, unknown> {
+  return {
+    backupId: skipped.backupId,
+    started: utc(skipped.startedMs),
+    startedMs: skipped.startedMs,
+    changesets: skipped.changesets,
+    fromTxid: skipped.fromTxid,
+    toTxid: skipped.toTxid,
+    lastCommitted: skipped.lastCommittedMs === null ? null : utc(skipped.lastCommittedMs),
+    lastCommittedMs: skipped.lastCommittedMs,
   };
 }
 

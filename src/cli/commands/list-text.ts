@@ -5,6 +5,7 @@
  */
 import { formatBytes } from "../../config/units.ts";
 import type { RestorePoint } from "../../replica/list-view.ts";
+import type { SkippedBackup } from "../../replica/plan.ts";
 import type { BackupListing } from "../../replica/types.ts";
 import { table, utc, type Painter } from "../style.ts";
 import { currentStatus, type CurrentStatus, type DatabaseReport } from "./list-json.ts";
@@ -19,6 +20,26 @@ function txidSpan(from: number, to: number): string {
   return from === to ? String(from) : `${from}-${to}`;
 }
 
+/**
+ * One backup without a snapshot, for warnings (restore's too). Change-sets
+ * prove its snapshot landed once (the daemon ships them only after it); with
+ * none, the snapshot may still be uploading.
+ */
+export function skippedText(s: SkippedBackup): string {
+  if (s.changesets === 0 || s.fromTxid === null || s.toTxid === null) {
+    return `backup ${s.backupId} (started ${utc(s.startedMs)}) has no snapshot (still uploading, or lost) and no change-sets`;
+  }
+  return `backup ${s.backupId} has ${s.changesets} change-set(s) (txids ${txidSpan(s.fromTxid, s.toTxid)}, last committed ${utc(s.lastCommittedMs)}) but no snapshot`;
+}
+
+/** The NOTE cell for the newer backups restore (latest) passes over. */
+function skippedNote(skipped: SkippedBackup[]): string {
+  const changesets = skipped.reduce((n, s) => n + s.changesets, 0);
+  if (changesets === 0) return `no snapshot yet in ${skipped.length} newer backup(s)`;
+  const to = Math.max(...skipped.map((s) => s.toTxid ?? 0));
+  return `no snapshot in ${skipped.length} newer backup(s): ${changesets} change-set(s) to txid ${to} unreachable`;
+}
+
 export function fleetText(reports: DatabaseReport[], paint: Painter): string {
   const rows = [["DATABASE", "BACKUPS", "FIRST RESTORABLE (UTC)", "LAST RESTORABLE (UTC)", "LATEST TXID", "STORED", "CURRENT", "NOTE"].map((h) => paint("bold", h))];
   for (const r of reports) {
@@ -27,7 +48,10 @@ export function fleetText(reports: DatabaseReport[], paint: Painter): string {
       rows.push([r.db, "-", "-", "-", "-", "-", "-", paint("red", `error: ${r.error?.message ?? "unknown"}`)]);
       continue;
     }
-    const note = s.unreachable ? paint("yellow", `gap: ${s.unreachable.objects} change-set(s) from txid ${s.unreachable.fromTxid} unreachable`) : "";
+    const notes: string[] = [];
+    if (s.unreachable) notes.push(`gap: ${s.unreachable.objects} change-set(s) from txid ${s.unreachable.fromTxid} unreachable`);
+    if (s.skippedBackups.length > 0) notes.push(skippedNote(s.skippedBackups));
+    const note = notes.length > 0 ? paint("yellow", notes.join("; ")) : "";
     rows.push([
       r.db,
       String(s.backups),
@@ -75,6 +99,10 @@ export function detailText(report: DatabaseReport, points: RestorePoint[], verbo
   const current = s.currentBackupId ? `${currentCell(status, paint)} (${s.currentBackupId})` : currentCell(status, paint);
   const lines = [heading, `  backups: ${s.backups} (${s.restorableBackups} restorable), stored: ${formatBytes(s.bytes)}, CURRENT: ${current}`];
   if (s.latestTxid !== null) lines.push(`  latest: txid ${s.latestTxid} at ${utc(s.lastRestorableMs)}`);
+  for (const skipped of s.skippedBackups) {
+    const stop = s.latestTxid === null ? "nothing is restorable" : `restore (latest) stops at txid ${s.latestTxid}`;
+    lines.push(`  ${paint("yellow", "warning:")} ${skippedText(skipped)}: it cannot be restored and ${stop}`);
+  }
   if (status === "mismatch") lines.push(`  ${paint("yellow", "warning:")} CURRENT does not name the newest backup (a possible rollback of the pointer); restore resolves by the objects, not by CURRENT`);
   if (points.length === 0) {
     lines.push("", "  nothing restorable yet");

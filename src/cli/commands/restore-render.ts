@@ -1,12 +1,15 @@
 /**
  * @module cli/commands/restore-render
  * What `bakelite restore` prints: the summary for people, the --json document
- * (shape documented in docs/cli.md, "restore --json"), and the warning when
- * part of the chain lies beyond a gap.
+ * (shape documented in docs/cli.md, "restore --json"), and the warnings when
+ * part of the chain lies beyond a gap or a newer backup has no snapshot.
  */
 import { formatBytes } from "../../config/units.ts";
+import type { RestoreResult } from "../../replica/restore.ts";
 import type { RestoreSummary, RestoreTarget } from "../../replica/types.ts";
 import { seconds, utc, type Painter } from "../style.ts";
+import { skippedBackupJson } from "./list-json.ts";
+import { skippedText } from "./list-text.ts";
 
 /** A restore that did nothing on purpose (a guard flag said so). */
 export interface SkippedRestore {
@@ -22,7 +25,7 @@ function targetJson(target: RestoreTarget): Record<string, unknown> {
   return { kind: "latest" };
 }
 
-export function restoreJson(summary: RestoreSummary, inPlace: boolean): Record<string, unknown> {
+export function restoreJson(summary: RestoreResult, inPlace: boolean): Record<string, unknown> {
   const { plan } = summary;
   return {
     restored: true,
@@ -43,6 +46,7 @@ export function restoreJson(summary: RestoreSummary, inPlace: boolean): Record<s
     integrityCheckMs: summary.integrityMs,
     elapsedMs: summary.elapsedMs,
     unreachable: summary.unreachable ?? null,
+    skippedBackups: (summary.skipped ?? []).map(skippedBackupJson),
   };
 }
 
@@ -85,5 +89,26 @@ export function unreachableWarning(summary: RestoreSummary, paint: Painter): str
     `${paint("yellow", "warning:")} ${paint("bold", `${cut.objects} change-set(s) of backup ${summary.plan.backupId} lie beyond a gap at txid ${cut.fromTxid} and were NOT applied`)}`,
     `${paint("yellow", "warning:")} this restore stops at txid ${last} (${utc(summary.plan.landedTimestampMs)}), which may be older than you expect`,
     `${paint("yellow", "hint:")} an object is missing from the replica; check the daemon's log. Its next snapshot starts a complete backup.`,
+  ].join("\n");
+}
+
+/**
+ * Lines for stderr when the plan passed over newer backups that have no
+ * snapshot: the restore is correct for the state it reached, but the replica
+ * holds newer data that no restore can reach (the daemon's next snapshot makes
+ * the database's state restorable again, not those backups).
+ */
+export function skippedWarning(summary: RestoreResult, paint: Painter): string | null {
+  const skipped = summary.skipped ?? [];
+  if (skipped.length === 0) return null;
+  const { plan } = summary;
+  const lost = skipped.some((s) => s.changesets > 0);
+  const hint = lost
+    ? "a snapshot object is missing from the replica (the daemon ships change-sets only after it), so such a backup cannot be restored; check the daemon's log and any lifecycle rule on the bucket. The daemon's next snapshot starts a complete backup."
+    : `a snapshot may still be uploading: retry once \`bakelite list --db ${summary.db}\` shows that backup as restorable; if it never does, check the daemon's log.`;
+  return [
+    `${paint("yellow", "warning:")} ${paint("bold", `newer data was NOT restored: ${skipped.map(skippedText).join("; ")}`)}`,
+    `${paint("yellow", "warning:")} this restore stops at txid ${plan.landedTxid} (${utc(plan.landedTimestampMs)}) in the older backup ${plan.backupId}`,
+    `${paint("yellow", "hint:")} ${hint}`,
   ].join("\n");
 }

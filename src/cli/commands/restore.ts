@@ -15,12 +15,13 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config, DatabaseConfig } from "../../config/types.ts";
 import { BakeliteError, isBakeliteError } from "../../errors.ts";
-import type { RestoreSummary, RestoreTarget } from "../../replica/types.ts";
+import type { RestoreResult } from "../../replica/restore.ts";
+import type { RestoreTarget } from "../../replica/types.ts";
 import { bool, runData, str, type CliCommand } from "../command.ts";
 import type { GlobalFlags } from "../argv.ts";
 import { loadCliConfig, pickDatabases, print, printJson } from "../context.ts";
 import { painter } from "../style.ts";
-import { restoreJson, restoreText, skippedJson, unreachableWarning, type SkippedRestore } from "./restore-render.ts";
+import { restoreJson, restoreText, skippedJson, skippedWarning, unreachableWarning, type SkippedRestore } from "./restore-render.ts";
 
 /** --timestamp / --txid into a target; both together are a usage error. */
 export async function parseTarget(timestamp: string | undefined, txid: string | undefined, nowMs: number): Promise<RestoreTarget> {
@@ -147,7 +148,7 @@ async function restoreTo(globals: GlobalFlags, db: DatabaseConfig, output: strin
   const keys = keyringFor(db.encryption);
   const backend = await openBackend(db.backends[0]);
   const progress = restoreProgress(db.name, !globals.quiet);
-  let summary: RestoreSummary;
+  let summary: RestoreResult;
   try {
     summary = await restoreDatabase({ backend, db: db.name, output, target, force: guards.force, keys, onProgress: (p) => progress.update(p) });
   } catch (err) {
@@ -159,8 +160,9 @@ async function restoreTo(globals: GlobalFlags, db: DatabaseConfig, output: strin
     progress.done();
     await backend.close().catch(() => undefined);
   }
-  const warning = unreachableWarning(summary, painter(process.stderr));
-  if (warning) process.stderr.write(`${warning}\n`);
+  for (const warning of [unreachableWarning(summary, painter(process.stderr)), skippedWarning(summary, painter(process.stderr))]) {
+    if (warning) process.stderr.write(`${warning}\n`);
+  }
   if (globals.json) printJson(restoreJson(summary, inPlace));
   else print(restoreText(summary, inPlace, painter()));
   return 0;
