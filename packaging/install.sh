@@ -10,7 +10,7 @@
 # Environment (all optional):
 #   BAKELITE_RELEASE_URL  where the release files are (default: the latest GitHub release)
 #   BAKELITE_BIN_DIR      executable directory (default /usr/local/bin as root, else ~/.local/bin)
-#   BAKELITE_ETC_DIR      config directory (default /etc/bakelite)
+#   BAKELITE_ETC_DIR      config and env file directory (default /etc/bakelite)
 #   BAKELITE_SYSTEMD_DIR  unit directory (default /etc/systemd/system)
 #   BAKELITE_SHARE_DIR    cron file and launchd agent (default /usr/local/share/bakelite, or ~/.local/share/bakelite)
 #   BAKELITE_NO_INIT=1    never offer to run `bakelite init`
@@ -62,6 +62,9 @@ fetch() {
   [ "$actual" = "$expected" ] || die "checksum mismatch for $1 (expected $expected, got $actual); nothing was installed"
 }
 
+# sed_repl TEXT: TEXT made safe as the replacement of a sed s|…|…| command.
+sed_repl() { printf '%s\n' "$1" | sed 's/[|&\\]/\\&/g'; }
+
 # place SRC DEST MODE: installs SRC as DEST atomically unless DEST already has the same bytes.
 place() {
   if [ -f "$2" ] && cmp -s "$1" "$2"; then
@@ -86,7 +89,21 @@ else
   share_dir=${BAKELITE_SHARE_DIR:-$HOME/.local/share/bakelite}
 fi
 etc_dir=${BAKELITE_ETC_DIR:-/etc/bakelite}
+etc_dir=${etc_dir%/}
 systemd_dir=${BAKELITE_SYSTEMD_DIR:-/etc/systemd/system}
+# Both are written into the units, the cron file and the launchd agent.
+for dir in "$bin_dir" "$etc_dir"; do
+  case $dir in
+    /*) ;;
+    *) die "$dir is not an absolute path; the units and the cron file need one" ;;
+  esac
+done
+if [ $root -eq 1 ] || [ -n "${BAKELITE_SYSTEMD_DIR:-}" ]; then units_wanted=1; else units_wanted=0; fi
+if [ $units_wanted -eq 1 ] && [ "$target" = "${target#darwin}" ]; then
+  case "$bin_dir$etc_dir" in
+    *[[:space:]%]*) die "the systemd units cannot name $bin_dir or $etc_dir: choose directories without blanks or %" ;;
+  esac
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bakelite-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -98,7 +115,9 @@ chmod 0755 "$tmp/$binary"
 "$tmp/$binary" --version >/dev/null 2>&1 || die "the downloaded $binary does not run on this machine"
 
 # Everything is downloaded and verified before anything is installed.
-units="bakelite.service bakelite-check.service bakelite-check.timer bakelite-verify.service bakelite-verify.timer bakelite-verify-deep.service bakelite-verify-deep.timer bakelite-repair.service bakelite-repair.timer"
+# Not bakelite-repair.service/.timer: this build has no `bakelite repair`,
+# so the timer would fail every week. They join this list when it is built.
+units="bakelite.service bakelite-check.service bakelite-check.timer bakelite-verify.service bakelite-verify.timer bakelite-verify-deep.service bakelite-verify-deep.timer"
 if [ "$target" = "${target#darwin}" ]; then
   for unit in $units; do fetch "$unit"; done
   fetch bakelite.cron
@@ -108,23 +127,35 @@ fi
 
 place "$tmp/$binary" "$bin_dir/bakelite" 0755
 bakelite="$bin_dir/bakelite"
-if [ "$bin_dir/bakelite" != "/usr/local/bin/bakelite" ]; then
-  # The units name the executable: point them at where it actually went.
-  for unit in $units; do
-    if [ -f "$tmp/$unit" ]; then
-      sed "s|/usr/local/bin/bakelite|$bin_dir/bakelite|g" "$tmp/$unit" >"$tmp/$unit.local"
-      mv "$tmp/$unit.local" "$tmp/$unit"
-    fi
-  done
+# The shipped files name /usr/local/bin/bakelite and /etc/bakelite/ (the
+# config and env file): point them at where those actually are.
+for file in $units bakelite.cron org.bakelite.daemon.plist; do
+  if [ -f "$tmp/$file" ]; then
+    sed -e "s|/usr/local/bin/bakelite|$(sed_repl "$bin_dir/bakelite")|g" -e "s|/etc/bakelite/|$(sed_repl "$etc_dir/")|g" "$tmp/$file" >"$tmp/$file.local"
+    mv "$tmp/$file.local" "$tmp/$file"
+  fi
+done
+# The cron jobs find bakelite through the file's PATH: make sure it names $bin_dir.
+if [ -f "$tmp/bakelite.cron" ]; then
+  case ":$(sed -n 's/^PATH=//p' "$tmp/bakelite.cron"):" in
+    *":$bin_dir:"*) ;;
+    *)
+      sed "s|^PATH=|PATH=$(sed_repl "$bin_dir"):|" "$tmp/bakelite.cron" >"$tmp/bakelite.cron.local"
+      mv "$tmp/bakelite.cron.local" "$tmp/bakelite.cron"
+      ;;
+  esac
 fi
 
 if [ "$target" = "${target#darwin}" ]; then
   place "$tmp/bakelite.cron" "$share_dir/bakelite.cron" 0644
-  if [ $root -eq 1 ] || [ -n "${BAKELITE_SYSTEMD_DIR:-}" ]; then
+  if [ $units_wanted -eq 1 ]; then
     for unit in $units; do place "$tmp/$unit" "$systemd_dir/$unit" 0644; done
     if [ -d /run/systemd/system ] && [ "$systemd_dir" = /etc/systemd/system ]; then systemctl daemon-reload || true; fi
+    if [ -f "$systemd_dir/bakelite-repair.timer" ]; then
+      say "note: $systemd_dir/bakelite-repair.timer (from an earlier install) runs 'bakelite repair', which this build does not have; keep it disabled: systemctl disable --now bakelite-repair.timer"
+    fi
   else
-    say "not root: systemd units not installed (run as root, or use $share_dir/bakelite.cron)"
+    say "not root: systemd units not installed; run as root, or add the jobs in $share_dir/bakelite.cron to your crontab (crontab -e: drop the user column, and change --config if your config is not $etc_dir/bakelite.toml)"
   fi
   if [ $root -eq 1 ] || [ -n "${BAKELITE_ETC_DIR:-}" ]; then
     if [ -e "$etc_dir/bakelite.toml" ]; then

@@ -1,9 +1,10 @@
 /**
  * @module setup/launchd
  * The macOS counterpart of the systemd drop-ins: a launchd agent that runs
- * the daemon for the logged-in user, written with the real absolute paths
- * (launchd expands neither ~ nor variables). It restarts the daemon after a
- * crash but not after a clean stop, and gives it five minutes to drain.
+ * the daemon for the logged-in user on the config init wrote, written with
+ * the real absolute paths (launchd expands neither ~ nor variables). It
+ * restarts the daemon after a crash but not after a clean stop, and gives
+ * it five minutes to drain.
  */
 import { join } from "node:path";
 
@@ -13,6 +14,12 @@ export interface AgentSpec {
   binary: string;
   configPath: string;
   logPath: string;
+  /**
+   * An env file bakelite would not find by itself (it reads
+   * /etc/bakelite/bakelite.env and ~/.config/bakelite/bakelite.env): passed
+   * as BAKELITE_ENV_FILE, so the agent sees the credentials init wrote.
+   */
+  envFile?: string;
 }
 
 const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -32,6 +39,7 @@ export function agentPlist(spec: AgentSpec): string {
     `  <key>Label</key>${str(AGENT_LABEL)}`,
     "  <key>ProgramArguments</key>",
     `  <array>${[spec.binary, "daemon", "--config", spec.configPath].map(str).join("")}</array>`,
+    ...(spec.envFile === undefined ? [] : [`  <key>EnvironmentVariables</key><dict><key>BAKELITE_ENV_FILE</key>${str(spec.envFile)}</dict>`]),
     "  <key>RunAtLoad</key><true/>",
     "  <key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>",
     "  <key>ThrottleInterval</key><integer>10</integer>",

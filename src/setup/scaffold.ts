@@ -5,8 +5,9 @@
  *   answers (validated like any other), plus a 0600 env file of commented
  *   credential placeholders when the destination needs credentials;
  * - `init --yes --service-user U [--enable]` against an existing config
- *   (cloud backends are hand-written): units, drop-ins with ReadWritePaths=
- *   from the config's databases and local destinations, doctor, enable.
+ *   (cloud backends are hand-written): units running that config, drop-ins
+ *   with ReadWritePaths= from the config's databases and local destinations,
+ *   doctor, enable.
  */
 import { chownSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -18,7 +19,7 @@ import { writeSetupFile } from "./files.ts";
 import { lookupAccount } from "./identity.ts";
 import type { SetupPaths } from "./paths.ts";
 import { envFileText, exampleAnswers, findRecipe } from "./recipes.ts";
-import { enableDaemon, installUnits, unmask, writeDropIns } from "./systemd.ts";
+import { enableDaemon, setupUnits, writeDropIns } from "./systemd.ts";
 
 export function scaffoldRecipe(paths: SetupPaths, recipeName: string, force: boolean, say: (s: string) => void): void {
   const recipe = findRecipe(recipeName);
@@ -64,9 +65,7 @@ export async function setupServiceForConfig(o: ServiceSetupOptions, say: (s: str
   const config = await loadConfig(o.paths.configPath);
   const account = o.serviceUser === undefined ? null : lookupAccount(o.serviceUser, o.serviceGroup);
   const dir = o.paths.systemdDir;
-  if (unmask(dir, "bakelite.service")) say("systemd: unmasked bakelite.service");
-  const installed = installUnits(dir, o.paths.realSystemd, o.binary);
-  if (installed.length > 0) say(`systemd: installed ${installed.join(", ")} in ${dir} (disabled)`);
+  setupUnits(o.paths, o.binary, o.force, say);
   if (account) {
     for (const r of writeDropIns(dir, { user: account.user, group: account.group, readWritePaths: writablePaths(config) }, o.force)) say(`systemd: ${r.outcome} ${r.path}`);
   }

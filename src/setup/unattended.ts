@@ -3,9 +3,10 @@
  * `bakelite init --yes --db-path …`: the complete local setup with no
  * prompts, for CI, configuration management and image builds. In order:
  * config (validated before it is written), key (generated or given, never
- * overwritten), backup directory, systemd units and drop-ins, enable, then
- * doctor. Every step reports what it did; a re-run with the same flags
- * changes nothing, and anything that differs is refused without --force.
+ * overwritten), backup directory, systemd units (running that config) and
+ * drop-ins, enable, then doctor. Every step reports what it did; a re-run
+ * with the same flags changes nothing, and anything that differs is refused
+ * without --force.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
@@ -17,7 +18,7 @@ import { writeSetupFile } from "./files.ts";
 import { lookupAccount, type Account } from "./identity.ts";
 import type { SetupPaths } from "./paths.ts";
 import { findRecipe } from "./recipes.ts";
-import { enableDaemon, installUnits, unmask, writeDropIns } from "./systemd.ts";
+import { enableDaemon, setupUnits, writeDropIns } from "./systemd.ts";
 
 export const DEFAULT_BACKUP_DIR = "/var/backups/bakelite";
 
@@ -89,9 +90,7 @@ function warnDbDirOwner(dbPath: string, account: Account, say: (s: string) => vo
 
 function setupSystemd(o: UnattendedOptions, account: Account | null, dbPath: string, backupDir: string, say: (s: string) => void): void {
   const dir = o.paths.systemdDir;
-  if (unmask(dir, "bakelite.service")) say(`systemd: unmasked bakelite.service`);
-  const installed = installUnits(dir, o.paths.realSystemd, o.binary);
-  if (installed.length > 0) say(`systemd: installed ${installed.join(", ")} in ${dir} (disabled)`);
+  setupUnits(o.paths, o.binary, o.force, say);
   if (account) {
     const results = writeDropIns(dir, { user: account.user, group: account.group, readWritePaths: [dirname(dbPath), backupDir] }, o.force);
     for (const r of results) say(`systemd: ${r.outcome} ${r.path}`);

@@ -26,7 +26,8 @@ import { agentPath, agentPlist, AGENT_LABEL, loadCommands } from "./launchd.ts";
 import type { SetupPaths } from "./paths.ts";
 import { findRecipe, RECIPES, type Recipe } from "./recipes.ts";
 import { writablePaths } from "./scaffold.ts";
-import { dropInPath, dropInText, enableDaemon, installUnits, SERVICES, systemdBooted, unmask } from "./systemd.ts";
+import { dropInPath, dropInText, enableDaemon, planPathsDropIns, SERVICES, setupUnits, systemdBooted, unitPaths } from "./systemd.ts";
+import { SHIPPED_PATHS } from "./unit-paths.ts";
 
 export interface WizardOptions {
   paths: SetupPaths;
@@ -133,7 +134,10 @@ async function launchdStep(o: WizardOptions): Promise<void> {
   const home = homedir();
   const path = agentPath(home);
   if (!(await confirm({ message: `Write a launchd agent (${path}) that runs the daemon for you?`, default: true }))) return;
-  const text = agentPlist({ binary: o.binary ?? "/usr/local/bin/bakelite", configPath: resolve(o.paths.configPath), logPath: join(home, "Library", "Logs", "bakelite.log") });
+  const { binary, configPath, envFile } = unitPaths(o.paths, o.binary);
+  // bakelite reads /etc/bakelite/bakelite.env by itself; one moved with BAKELITE_ETC_DIR must be named.
+  const ownEnv = envFile !== SHIPPED_PATHS.envFile && existsSync(envFile) ? envFile : undefined;
+  const text = agentPlist({ binary, configPath, envFile: ownEnv, logPath: join(home, "Library", "Logs", "bakelite.log") });
   const current = readIfExists(path);
   if (current !== null && current !== text && !(await confirm({ message: `${path} exists and differs. Replace it? (the old one is kept as .bak)`, default: false }))) return;
   writeSetupFile(path, text, { overwrite: true });
@@ -154,18 +158,20 @@ async function serviceStep(o: WizardOptions, config: Config): Promise<Account | 
   const account = lookupAccount(user, (await input({ message: "Group", default: lookupAccount(user).group })) || undefined);
   const text = dropInText({ user: account.user, group: account.group, readWritePaths: writablePaths(config) });
   say(`\n${text}`);
+  const repoint = planPathsDropIns(paths.systemdDir, paths.realSystemd, unitPaths(paths, o.binary));
   const differs = SERVICES.some((u) => {
     const current = readIfExists(dropInPath(paths.systemdDir, u));
     return current !== null && current !== text;
+  }) || repoint.some((p) => {
+    const current = readIfExists(p.path);
+    return current !== null && current !== p.text;
   });
   const question = differs ? `Replace the existing drop-ins for ${SERVICES.join(", ")}? (old ones kept as .bak)` : `Write this drop-in for ${SERVICES.join(", ")} under ${paths.systemdDir}?`;
   if (!(await confirm({ message: question, default: !differs }))) {
     say("systemd: drop-ins not written");
     return account;
   }
-  if (unmask(paths.systemdDir, "bakelite.service")) say("systemd: unmasked bakelite.service");
-  const installed = installUnits(paths.systemdDir, paths.realSystemd, o.binary);
-  if (installed.length > 0) say(`systemd: installed ${installed.join(", ")} (disabled)`);
+  setupUnits(paths, o.binary, true, say);
   for (const unit of SERVICES) writeSetupFile(dropInPath(paths.systemdDir, unit), text, { overwrite: true });
   say(`systemd: wrote drop-ins (User=${account.user}, Group=${account.group})`);
   return account;

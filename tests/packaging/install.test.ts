@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -12,6 +12,8 @@ const repoRoot = resolve(import.meta.dir, "..", "..");
 const installSh = join(repoRoot, "packaging", "install.sh");
 const hostTarget = `${process.platform}-${process.arch}`;
 const binaryName = `bakelite-${hostTarget}`;
+/** The host executable again under the macOS name, for installs that are told (by a fake uname) they run on a Mac. */
+const darwinName = `bakelite-darwin-${process.arch}`;
 const work = mkdtempSync(join(tmpdir(), "bakelite-install-"));
 const release = join(work, "release");
 /** Files the server hands out instead of the release's own (to simulate tampering). */
@@ -24,7 +26,8 @@ beforeAll(() => {
   // A freshly built executable for this machine, smoke-tested by the build itself.
   const build = Bun.spawnSync([process.execPath, join(repoRoot, "scripts", "build.ts"), "--outfile", join(release, binaryName)], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
-  writeChecksums(release, [binaryName, ...copyExtras(release)]);
+  copyFileSync(join(release, binaryName), join(release, darwinName));
+  writeChecksums(release, [binaryName, darwinName, ...copyExtras(release)]);
   server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -77,7 +80,17 @@ async function install(env: Record<string, string>, prefix: string[] = []) {
   return { code, stdout, stderr };
 }
 
-const UNITS = ["bakelite.service", ...["check", "verify", "verify-deep", "repair"].flatMap((n) => [`bakelite-${n}.service`, `bakelite-${n}.timer`])];
+// Not the repair unit and timer: this build has no `bakelite repair`.
+const UNITS = ["bakelite.service", ...["check", "verify", "verify-deep"].flatMap((n) => [`bakelite-${n}.service`, `bakelite-${n}.timer`])];
+
+/** A PATH whose uname says `system` (e.g. Darwin) and otherwise answers as the real one. */
+function fakeUname(r: Root, system: string): string {
+  const fake = join(r.dir, "fakebin");
+  mkdirSync(fake, { recursive: true });
+  writeFileSync(join(fake, "uname"), `#!/bin/sh\nif [ "$1" = -s ]; then echo ${system}; else exec ${Bun.which("uname")} "$@"; fi\n`);
+  chmodSync(join(fake, "uname"), 0o755);
+  return `${fake}:${r.env.PATH}`;
+}
 
 describe("install.sh", () => {
   test.skipIf(!Bun.which("shellcheck"))("is clean POSIX sh according to shellcheck (skipped without shellcheck)", () => {
@@ -95,8 +108,16 @@ describe("install.sh", () => {
     expect(statSync(bin).mode & 0o777).toBe(0o755);
     expect(Bun.spawnSync([bin, "--version"]).stdout.toString()).toBe(`bakelite ${pkg.version}\n`);
     expect(readdirSync(r.systemd).sort()).toEqual([...UNITS].sort());
-    expect(readFileSync(join(r.systemd, "bakelite.service"), "utf8")).toContain(`ExecStart=${bin} daemon --config /etc/bakelite/bakelite.toml`);
-    expect(existsSync(join(r.share, "bakelite.cron"))).toBe(true);
+    // BAKELITE_BIN_DIR and BAKELITE_ETC_DIR are where the units look.
+    const daemonUnit = readFileSync(join(r.systemd, "bakelite.service"), "utf8");
+    expect(daemonUnit).toContain(`\nExecStart=${bin} daemon --config ${join(r.etc, "bakelite.toml")}\n`);
+    expect(daemonUnit).toContain(`\nEnvironmentFile=-${join(r.etc, "bakelite.env")}\n`);
+    for (const unit of UNITS) expect(readFileSync(join(r.systemd, unit), "utf8")).not.toMatch(/\/etc\/bakelite\/|\/usr\/local\/bin\/bakelite/);
+    // The cron copy finds the executable through its PATH, and runs the same config.
+    const cron = readFileSync(join(r.share, "bakelite.cron"), "utf8");
+    expect(cron).toMatch(new RegExp(`^PATH=${r.bin}:/usr/local/sbin:`, "m"));
+    expect(cron).toContain(`bakelite verify --config ${join(r.etc, "bakelite.toml")} `);
+    expect(cron).not.toContain("/etc/bakelite/");
     expect(res.stdout).toContain(`bakelite-install: done: bakelite ${pkg.version}`);
     expect(res.stdout).toContain("units are installed disabled");
     // The placeholder defines nothing, so a daemon started on it refuses with a clear message.
@@ -203,7 +224,40 @@ describe("install.sh", () => {
     expect(res.code).toBe(0);
     expect(existsSync(join(r.dir, ".local", "bin", "bakelite"))).toBe(true);
     expect(existsSync(join(r.dir, ".local", "share", "bakelite", "bakelite.cron"))).toBe(true);
-    expect(res.stdout).toContain("not root: systemd units not installed");
+    const share = join(r.dir, ".local", "share", "bakelite");
+    expect(res.stdout).toContain(`not root: systemd units not installed; run as root, or add the jobs in ${share}/bakelite.cron to your crontab (crontab -e: drop the user column`);
     expect(res.stdout).toContain("is not on your PATH");
+    // ...so the cron file it points to must find bakelite there.
+    expect(readFileSync(join(share, "bakelite.cron"), "utf8")).toMatch(new RegExp(`^PATH=${join(r.dir, ".local", "bin")}:`, "m"));
+  });
+
+  test("points the launchd agent at the executable it installed and the config directory it was given (on a Mac, faked here)", async () => {
+    const r = newRoot();
+    const res = await install({ ...r.env, PATH: fakeUname(r, "Darwin") });
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`installing ${darwinName}`);
+    const script = "import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],'rb'))))";
+    const plist = JSON.parse(Bun.spawnSync(["python3", "-c", script, join(r.share, "org.bakelite.daemon.plist")]).stdout.toString());
+    expect(plist.ProgramArguments).toEqual([join(r.bin, "bakelite"), "daemon", "--config", join(r.etc, "bakelite.toml")]);
+    expect(existsSync(r.systemd)).toBe(false);
+  });
+
+  test("tells about a repair timer an earlier install left, and installs no repair unit", async () => {
+    const r = newRoot();
+    mkdirSync(r.systemd, { recursive: true });
+    writeFileSync(join(r.systemd, "bakelite-repair.timer"), "[Timer]\nOnCalendar=weekly\n");
+    const res = await install(r.env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`note: ${join(r.systemd, "bakelite-repair.timer")} (from an earlier install) runs 'bakelite repair', which this build does not have; keep it disabled`);
+    expect(existsSync(join(r.systemd, "bakelite-repair.service"))).toBe(false);
+  });
+
+  test("refuses a relative BAKELITE_ETC_DIR before installing anything: the units need an absolute path", async () => {
+    const r = newRoot();
+    const res = await install({ ...r.env, BAKELITE_ETC_DIR: "etc" });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("bakelite-install: error: etc is not an absolute path");
+    expect(existsSync(r.bin)).toBe(false);
   });
 });

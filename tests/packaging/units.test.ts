@@ -1,7 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { COMMANDS, findCommand } from "../../src/cli/registry.ts";
+import { DEFAULT_CONFIG_PATH } from "../../src/config/load.ts";
+import { HELD_BACK_UNITS, UNIT_FILES } from "../../src/setup/systemd.ts";
+import { runCli } from "../ops/cli.ts";
 
 const packaging = resolve(import.meta.dir, "..", "..", "packaging");
 const systemdDir = join(packaging, "systemd");
@@ -130,35 +134,131 @@ function cronToCalendar([min, hour, dom, mon, dow]: string[]): string {
   return `${dow === "*" ? "" : `${DOW[Number(dow) % 7]} `}*-*-* ${hour}:${minute}:00`;
 }
 
+/** A job line, active or commented out ("#30 5 ..."; prose comments have a space after #): time fields, user, command. */
+const JOB = /^(#?)(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$/;
+
+interface CronJob {
+  active: boolean;
+  fields: string[];
+  user: string;
+  /** The rest of the line, which cron hands to the shell. */
+  command: string;
+  /** The bakelite command inside it, as a unit's ExecStart names it ("bakelite verify --config ..."). */
+  bakelite: string;
+  /** The line above it. */
+  above: string;
+}
+
+/** What cron runs for `command`: Vixie cron and cronie end it at an unescaped % (the rest is stdin) and turn \% into %; busybox crond passes it on as it is. */
+function cronCommand(command: string, cron: "vixie" | "busybox"): string {
+  if (cron === "busybox") return command;
+  let out = "";
+  for (let i = 0; i < command.length; i++) {
+    if (command[i] === "\\" && command[i + 1] === "%") out += command[++i];
+    else if (command[i] === "%") break;
+    else out += command[i];
+  }
+  return out;
+}
+
 describe("bakelite.cron", () => {
   const text = readFileSync(join(packaging, "cron", "bakelite.cron"), "utf8");
-  const lines = text.split("\n").filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
+  const lines = text.split("\n");
   const env = lines.filter((l) => /^[A-Z_]+=/.test(l));
-  const jobs = lines.filter((l) => !/^[A-Z_]+=/.test(l)).map((l) => l.trim().split(/\s+/));
+  const cronPath = env.find((l) => l.startsWith("PATH="))!.slice("PATH=".length);
+  const jobs: CronJob[] = lines.flatMap((line, i) => {
+    const m = JOB.exec(line);
+    if (!m || !validField(m[2], ranges[0])) return [];
+    const bakelite = /(?:^|[\s{;(])(bakelite [^>|;&]*?)\s*>/.exec(m[8]);
+    return [{ active: m[1] === "", fields: m.slice(2, 7), user: m[7], command: m[8], bakelite: bakelite ? bakelite[1] : "", above: lines[i - 1] }];
+  });
+  const active = jobs.filter((j) => j.active);
 
   test("sets SHELL, PATH and MAILTO", () => {
     expect(env.map((l) => l.split("=")[0])).toEqual(["SHELL", "PATH", "MAILTO"]);
-    expect(env.find((l) => l.startsWith("PATH="))).toContain("/usr/local/bin");
+    expect(cronPath).toContain("/usr/local/bin");
   });
 
-  test("every job has five valid time fields, a user column and a bakelite command", () => {
-    expect(jobs).toHaveLength(4);
+  test("every job has five valid time fields, a user column and a bakelite command that every cron passes on unchanged", () => {
+    expect(active).toHaveLength(3);
     for (const job of jobs) {
-      job.slice(0, 5).forEach((field, i) => expect(validField(field, ranges[i])).toBe(true));
-      expect(job[5]).toMatch(/^[a-z_][a-z0-9_-]*$/);
-      expect(job[6]).toBe("bakelite");
+      job.fields.forEach((field, i) => expect(validField(field, ranges[i])).toBe(true));
+      expect(job.user).toMatch(/^[a-z_][a-z0-9_-]*$/);
+      expect(job.bakelite).toStartWith("bakelite ");
+      // Vixie cron and cronie read % as a newline; busybox crond reads # as the start of a comment.
+      expect(job.command).not.toMatch(/[%#]/);
+      expect(cronCommand(job.command, "vixie")).toBe(job.command);
     }
     expect(validField("61", ranges[0])).toBe(false);
   });
 
+  test("a job is active exactly when this build has its command; repair waits, commented out with the reason above it", () => {
+    for (const job of jobs) {
+      const name = job.bakelite.split(" ")[1];
+      expect({ name, active: job.active }).toEqual({ name, active: findCommand(name)!.implemented });
+    }
+    const repair = jobs.find((j) => j.bakelite.startsWith("bakelite repair "))!;
+    expect(repair.active).toBe(false);
+    expect(repair.above).toMatch(/^# .*bakelite repair.*not implemented yet/);
+  });
+
   test.skipIf(!analyze)("runs exactly what the systemd units run, on the same schedules (skipped without systemd-analyze)", () => {
     const byCommand = new Map(scheduled.map((n) => [execCommand(`${n}.service`), n]));
-    expect(jobs.map((j) => byCommand.get(j.slice(6).join(" ")))).toEqual(scheduled);
+    expect(jobs.map((j) => byCommand.get(j.bakelite))).toEqual(scheduled);
     for (const job of jobs) {
-      const unit = byCommand.get(job.slice(6).join(" "))!;
+      const unit = byCommand.get(job.bakelite)!;
       const timer = section(read(`${unit}.timer`), "Timer").get("OnCalendar")![0];
-      expect(normalized(cronToCalendar(job.slice(0, 5)))).toBe(normalized(timer));
+      expect(normalized(cronToCalendar(job.fields))).toBe(normalized(timer));
     }
+  });
+
+  test("each job prints nothing when its command succeeds, and all it printed when it fails, under Vixie cron, cronie and busybox crond", () => {
+    const dir = mkdtempSync(join(scratch, "cron-"));
+    const stubDir = join(dir, "bin");
+    const tmp = join(dir, "tmp");
+    mkdirSync(stubDir);
+    mkdirSync(tmp);
+    // A bakelite that talks on both streams, like verify's summary and a log line, and exits as told.
+    writeFileSync(join(stubDir, "bakelite"), '#!/bin/sh\necho "bakelite $*"\necho "a warning" >&2\nexit "$STUB_EXIT"\n');
+    chmodSync(join(stubDir, "bakelite"), 0o755);
+    const run = (command: string, exit: number) => {
+      const r = Bun.spawnSync(["/bin/sh", "-c", command], { env: { PATH: `${stubDir}:${cronPath}`, HOME: dir, TMPDIR: tmp, STUB_EXIT: String(exit) }, stdout: "pipe", stderr: "pipe" });
+      // cron mails both streams.
+      return r.stdout.toString() + r.stderr.toString();
+    };
+    for (const job of active) {
+      for (const cron of ["vixie", "busybox"] as const) {
+        const command = cronCommand(job.command, cron);
+        expect(run(command, 0)).toBe("");
+        for (const exit of [1, 3]) expect(run(command, exit)).toBe(`${job.bakelite}\na warning\n`);
+      }
+    }
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe("what install.sh and init install", () => {
+  /** Whether this build has the command a unit (or a timer's service) runs. */
+  const built = (unit: string) => findCommand(execCommand(unit.replace(/\.timer$/, ".service")).split(" ")[1])!.implemented;
+
+  test("exactly the shipped units whose command this build has: the repair unit and timer wait for repair", () => {
+    const installSh = readFileSync(join(packaging, "install.sh"), "utf8");
+    const listed = /^units="([^"]*)"$/m.exec(installSh)![1].split(" ");
+    const wanted = units.filter(built);
+    expect(wanted).not.toContain("bakelite-repair.timer");
+    expect([...listed].sort()).toEqual(wanted);
+    expect(Object.keys(UNIT_FILES).sort()).toEqual(wanted);
+    expect([...HELD_BACK_UNITS].sort()).toEqual(units.filter((u) => !built(u)));
+    for (const unit of HELD_BACK_UNITS) expect(read(unit)).toContain("NOT INSTALLED YET");
+  });
+
+  test("a held-back unit's command exits 2 and names every command this build has", async () => {
+    const names = COMMANDS.filter((c) => c.implemented).map((c) => c.name);
+    const [, ...args] = execCommand("bakelite-repair.service").split(" ");
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: repair is not implemented yet\nhint: This build has ${names.slice(0, -1).join(", ")} and ${names.at(-1)}; see docs/cli.md.\n`);
+    expect(names).toContain("verify");
   });
 });
 
@@ -169,7 +269,8 @@ describe("launchd agent", () => {
     expect(r.stderr.toString()).toBe("");
     const plist = JSON.parse(r.stdout.toString());
     expect(plist.Label).toBe("org.bakelite.daemon");
-    expect(plist.ProgramArguments).toEqual(["/usr/local/bin/bakelite", "daemon", "--config", "/usr/local/etc/bakelite/bakelite.toml"]);
+    // The config every command (and init's own agent) uses by default.
+    expect(plist.ProgramArguments).toEqual(["/usr/local/bin/bakelite", "daemon", "--config", DEFAULT_CONFIG_PATH]);
     expect(plist.RunAtLoad).toBe(true);
     expect(plist.KeepAlive).toEqual({ SuccessfulExit: false });
     for (const key of ["StandardOutPath", "StandardErrorPath"]) expect(plist[key]).toStartWith("/");

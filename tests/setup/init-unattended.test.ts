@@ -5,7 +5,8 @@ import { loadConfig } from "../../src/config/load.ts";
 import { parseEnvFile } from "../../src/config/env-file.ts";
 import { generateKeyString, readKeyFile } from "../../src/format/key-string.ts";
 import { RECIPES } from "../../src/setup/recipes.ts";
-import { SERVICES, UNIT_FILES } from "../../src/setup/systemd.ts";
+import { PATHS_DROP_IN_NAME, SERVICES, UNIT_FILES, unitText } from "../../src/setup/systemd.ts";
+import { SHIPPED_PATHS } from "../../src/setup/unit-paths.ts";
 import { openAppDb, tempDir } from "../helpers/fixtures.ts";
 import { runCli } from "../ops/cli.ts";
 
@@ -33,6 +34,28 @@ const uidOf = (user: string) => Number(Bun.spawnSync(["id", "-u", user]).stdout.
 const owner = (path: string) => statSync(path).uid;
 const mode = (path: string) => statSync(path).mode & 0o777;
 
+/**
+ * What systemd would run for `key` (ExecStart, EnvironmentFile) of `unit`:
+ * the unit's assignments, then each drop-in's in name order, where an empty
+ * assignment empties the list.
+ */
+function effective(systemdDir: string, unit: string, key: string): string[] {
+  const dropInDir = join(systemdDir, `${unit}.d`);
+  const dropIns = existsSync(dropInDir) ? readdirSync(dropInDir).filter((f) => f.endsWith(".conf")).sort().map((f) => join(dropInDir, f)) : [];
+  let values: string[] = [];
+  for (const file of [join(systemdDir, unit), ...dropIns]) {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      if (!line.startsWith(`${key}=`)) continue;
+      const value = line.slice(key.length + 1);
+      values = value === "" ? [] : [...values, value];
+    }
+  }
+  return values;
+}
+
+/** The command each shipped service runs, without its executable and --config (e.g. "verify --deep"). */
+const shippedCommand = (unit: string) => /^ExecStart=\S+ (.*) --config \S+$/m.exec(UNIT_FILES[unit])![1];
+
 function fullArgs(r: ReturnType<typeof root>, extra: string[] = []): string[] {
   return ["init", "--yes", "--db-path", r.dbPath, "--backup-dir", r.backups, "--encrypt", "--service-user", "nobody", "--enable", ...extra];
 }
@@ -56,7 +79,11 @@ describe("init --yes --db-path (unattended local setup)", () => {
     expect(mode(r.backups)).toBe(0o700);
     expect(owner(r.backups)).toBe(uidOf("nobody"));
 
-    expect(readdirSync(r.systemd).filter((f) => !f.endsWith(".d")).sort()).toEqual(Object.keys(UNIT_FILES).sort());
+    expect(readdirSync(r.systemd).filter((f) => !f.endsWith(".d")).sort()).toEqual([
+      "bakelite-check.service", "bakelite-check.timer", "bakelite-verify-deep.service", "bakelite-verify-deep.timer",
+      "bakelite-verify.service", "bakelite-verify.timer", "bakelite.service",
+    ]);
+    expect(res.stdout).toContain("systemd: not installing bakelite-repair.service, bakelite-repair.timer: this build has no bakelite repair");
     for (const unit of SERVICES) {
       const dropIn = readFileSync(join(r.systemd, `${unit}.d`, "10-bakelite-init.conf"), "utf8");
       expect(dropIn).toContain("[Service]\nUser=nobody\nGroup=nogroup\n");
@@ -107,7 +134,80 @@ describe("init --yes --db-path (unattended local setup)", () => {
     const res = await runCli(fullArgs(r), r.env);
     expect(res.stdout).toContain("systemd: unmasked bakelite.service");
     expect(lstatSync(join(r.systemd, "bakelite.service")).isSymbolicLink()).toBe(false);
-    expect(readFileSync(join(r.systemd, "bakelite.service"), "utf8")).toBe(UNIT_FILES["bakelite.service"]);
+    expect(readFileSync(join(r.systemd, "bakelite.service"), "utf8")).toBe(
+      unitText("bakelite.service", { ...SHIPPED_PATHS, configPath: join(r.etc, "bakelite.toml"), envFile: join(r.etc, "bakelite.env") }),
+    );
+  });
+
+  test("every unit it installs runs the config it wrote and reads the env file beside it, wherever --config and BAKELITE_ETC_DIR put them", async () => {
+    const r = root();
+    const configPath = join(r.dir, "custom", "bakelite.toml");
+    const res = await runCli(fullArgs(r, ["--config", configPath]), r.env);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    for (const unit of SERVICES) {
+      expect(effective(r.systemd, unit, "ExecStart")).toEqual([`${SHIPPED_PATHS.binary} ${shippedCommand(unit)} --config ${configPath}`]);
+      expect(effective(r.systemd, unit, "EnvironmentFile")).toEqual([`-${join(r.etc, "bakelite.env")}`]);
+    }
+    // Written into the units themselves: nothing is left pointing at /etc/bakelite.
+    for (const file of readdirSync(r.systemd).filter((f) => !f.endsWith(".d"))) {
+      expect(readFileSync(join(r.systemd, file), "utf8")).not.toContain("/etc/bakelite/");
+    }
+    expect(existsSync(join(r.systemd, "bakelite.service.d", PATHS_DROP_IN_NAME))).toBe(false);
+  });
+
+  test("units already installed with the shipped paths (as install.sh leaves them) are pointed at the config by a drop-in; a re-run leaves it alone", async () => {
+    const r = root();
+    mkdirSync(r.systemd, { recursive: true });
+    for (const unit of Object.keys(UNIT_FILES)) writeFileSync(join(r.systemd, unit), UNIT_FILES[unit]);
+    const configPath = join(r.dir, "my config", "bakelite.toml");
+    const res = await runCli(fullArgs(r, ["--config", configPath]), r.env);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toContain("systemd: installed");
+    for (const unit of SERVICES) {
+      expect(readFileSync(join(r.systemd, unit), "utf8")).toBe(UNIT_FILES[unit]);
+      // The executable and flags stay as installed; only the config (quoted: it has a space) and env file change.
+      expect(effective(r.systemd, unit, "ExecStart")).toEqual([`${SHIPPED_PATHS.binary} ${shippedCommand(unit)} --config "${configPath}"`]);
+      expect(effective(r.systemd, unit, "EnvironmentFile")).toEqual([`-${join(r.etc, "bakelite.env")}`]);
+      expect(res.stdout).toContain(`systemd: created ${join(r.systemd, `${unit}.d`, PATHS_DROP_IN_NAME)} (runs ${configPath})`);
+    }
+    const again = await runCli(fullArgs(r, ["--config", configPath]), r.env);
+    expect(again.code).toBe(0);
+    expect(again.stdout.match(/^systemd: unchanged .*20-bakelite-paths\.conf/gm)).toHaveLength(SERVICES.length);
+  });
+
+  test("a paths drop-in the unit no longer needs is removed only with --force (kept as .bak)", async () => {
+    const r = root();
+    mkdirSync(r.systemd, { recursive: true });
+    for (const unit of Object.keys(UNIT_FILES)) writeFileSync(join(r.systemd, unit), UNIT_FILES[unit]);
+    expect((await runCli(fullArgs(r), r.env)).code).toBe(0);
+    const dropIn = join(r.systemd, "bakelite.service.d", PATHS_DROP_IN_NAME);
+    const before = readFileSync(dropIn, "utf8");
+    // The admin edits the units to name the config themselves.
+    const own = { ...SHIPPED_PATHS, configPath: join(r.etc, "bakelite.toml"), envFile: join(r.etc, "bakelite.env") };
+    for (const unit of Object.keys(UNIT_FILES)) writeFileSync(join(r.systemd, unit), unitText(unit, own));
+    const refused = await runCli(fullArgs(r), r.env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`error: ${dropIn} points bakelite.service at another config than the one init wrote; not removing it`);
+    expect(readFileSync(dropIn, "utf8")).toBe(before);
+    const forced = await runCli(fullArgs(r, ["--force"]), r.env);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain(`systemd: removed ${dropIn} (the unit names the config itself); previous kept as ${dropIn}.bak`);
+    expect(existsSync(dropIn)).toBe(false);
+    expect(effective(r.systemd, "bakelite.service", "ExecStart")).toEqual([`${SHIPPED_PATHS.binary} daemon --config ${own.configPath}`]);
+  });
+
+  test("an earlier install's repair timer is reported, not enabled or touched", async () => {
+    const r = root();
+    mkdirSync(r.systemd, { recursive: true });
+    const timer = join(r.systemd, "bakelite-repair.timer");
+    writeFileSync(timer, "[Timer]\nOnCalendar=weekly\n");
+    const res = await runCli(fullArgs(r), r.env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`warning: ${timer} (from an earlier install) runs bakelite repair, which this build does not have; keep it disabled: systemctl disable --now bakelite-repair.timer`);
+    expect(readFileSync(timer, "utf8")).toBe("[Timer]\nOnCalendar=weekly\n");
+    expect(existsSync(join(r.systemd, "bakelite-repair.service.d"))).toBe(false);
   });
 
   test("without --service-user it writes no drop-in; with an existing --key-file it uses that key", async () => {
@@ -208,6 +308,7 @@ describe("init --yes --service-user against an existing config", () => {
     expect(res.code).toBe(0);
     const dropIn = readFileSync(join(r.systemd, "bakelite.service.d", "10-bakelite-init.conf"), "utf8");
     expect(dropIn).toContain(`ReadWritePaths=${join(r.dir, "data")} ${r.backups}\n`);
+    expect(effective(r.systemd, "bakelite.service", "ExecStart")).toEqual([`${SHIPPED_PATHS.binary} daemon --config ${join(r.etc, "bakelite.toml")}`]);
   });
 
   test("without a config it says how to write one", async () => {

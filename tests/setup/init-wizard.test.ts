@@ -77,7 +77,10 @@ describe.skipIf(!hasTmux)("bakelite init wizard, driven through tmux (skipped wi
     expect(statSync(r.backups).uid).toBe(nobody);
     for (const unit of SERVICES) {
       expect(readFileSync(join(r.systemd, `${unit}.d`, "10-bakelite-init.conf"), "utf8")).toContain("User=nobody\nGroup=nogroup\n");
+      // The units run the config the wizard wrote (and doctor checked), not the shipped default.
+      expect(readFileSync(join(r.systemd, unit), "utf8")).toMatch(new RegExp(`^ExecStart=\\S+ .* --config ${join(r.etc, "bakelite.toml")}$`, "m"));
     }
+    expect(existsSync(join(r.systemd, "bakelite-repair.timer"))).toBe(false);
   });
 
   test("a re-run keeps the existing config unless told otherwise, and declining the service writes nothing there", async () => {

@@ -24,6 +24,12 @@ describe("launchd agent writer", () => {
     });
   });
 
+  test("names an env file bakelite would not find by itself as BAKELITE_ENV_FILE, and sets no variable otherwise", () => {
+    const spec = { binary: "/usr/local/bin/bakelite", configPath: "/Users/me/bk/bakelite.toml", logPath: "/l" };
+    expect(parsePlist(agentPlist({ ...spec, envFile: "/Users/me/bk/bakelite.env" })).EnvironmentVariables).toEqual({ BAKELITE_ENV_FILE: "/Users/me/bk/bakelite.env" });
+    expect(parsePlist(agentPlist(spec))).not.toHaveProperty("EnvironmentVariables");
+  });
+
   test("escapes XML in paths", () => {
     const plist = parsePlist(agentPlist({ binary: "/opt/a&b/<bakelite>", configPath: '/c/"x".toml', logPath: "/l" }));
     expect(plist.ProgramArguments).toEqual(["/opt/a&b/<bakelite>", "daemon", "--config", '/c/"x".toml']);

@@ -6,8 +6,9 @@
  * - `--recipe NAME --yes` (or bare `--yes`): a starter config to edit;
  * - `--yes --service-user U [--enable]` with an existing config: service setup only.
  * Where files go: --config / $BAKELITE_CONFIG, $BAKELITE_ETC_DIR and
- * $BAKELITE_SYSTEMD_DIR (setup/paths.ts). Exit 1 when the closing doctor
- * run finds a problem, so automation notices a setup that cannot work.
+ * $BAKELITE_SYSTEMD_DIR (setup/paths.ts); the units it sets up run that
+ * config (setup/systemd.ts). Exit 1 when the closing doctor run finds a
+ * problem, so automation notices a setup that cannot work.
  */
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
