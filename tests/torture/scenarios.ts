@@ -163,6 +163,32 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: "backfilled-wal-at-start",
+    adversity: "A WAL the application fully checkpointed but has not reset yet, when the daemon opens or resumes",
+    exercised: "While the daemon is down (stopped or killed) the writer commits and runs a PASSIVE or FULL checkpoint: every frame is backfilled, but the WAL is reset only by the next commit. The daemon opens on that WAL, where its read transaction sits on read slot 0, which does not stop a reset, while the writer commits from a random moment of its start-up on: the reset rewrites frames the daemon may still be reading for its snapshot or for the change-set of the commits it missed. No page of the new generation may reach the replica in their place, at any point in time. The moment itself is narrow and a run hits it by chance; tests/engine/slot0.test.ts builds it on purpose.",
+    runs: cli,
+    needsEngine: true,
+    seeds: [71, 72],
+    async run(ctx) {
+      const wl = await ctx.workload({ writer: ctx.rng.pick(foreignWriter) });
+      let d = ctx.startDaemon();
+      await ctx.write(wl, { commits: 20 + ctx.rng.int(40) });
+      for (let round = 1, rounds = ctx.pick(2, 6); round <= rounds; round++) {
+        if (ctx.rng.chance(0.5)) await ctx.stopDaemon(d);
+        else await ctx.killDaemon(d);
+        await ctx.write(wl, { commits: 5 + ctx.rng.int(40) });
+        await wl.checkpoint(ctx.rng.pick(["PASSIVE", "FULL"] as const), 50);
+        ctx.stats.faultsInjected++;
+        d = ctx.startDaemon();
+        await Bun.sleep(ctx.rng.int(400)); // anywhere in the daemon's start: loading, opening, resuming, snapshotting
+        await ctx.write(wl, { ms: 200 + ctx.rng.int(800) });
+      }
+      await ctx.stopDaemon(d);
+      await ctx.restoreAndGrade("latest after a clean stop", { kind: "latest" }, { kind: "latest-clean" });
+      await ctx.pointInTimeSeries("point in time across the rounds", ctx.pick(5, 12));
+    },
+  },
+  {
     name: "journal-size-limit",
     adversity: "journal_size_limit and frequent auto-checkpoints set by the application",
     exercised: "The writer sets journal_size_limit (0 to 128 KiB) and a small wal_autocheckpoint, so SQLite itself checkpoints and truncates the WAL under the daemon and, while the daemon is killed, behind its back.",
