@@ -22,12 +22,16 @@ export function resolveConfigPath(flag?: string, env: Env = process.env): string
   return fromEnv ? fromEnv : DEFAULT_CONFIG_PATH;
 }
 
-/** smol-toml's message is several lines (with a code excerpt); keep the first, without its generic preamble. */
+/**
+ * smol-toml's message is several lines (with a code excerpt); keep the first,
+ * without its generic preamble. The parser's error is not kept as the cause:
+ * its message quotes the lines around the mistake, and --verbose prints
+ * causes, so a passphrase on a neighbouring line would reach the terminal
+ * and the logs. Line and column say where to look.
+ */
 function syntaxError(err: TomlError, source: string): BakeliteError {
   const first = err.message.split("\n")[0].replace(/^Invalid TOML document:\s*/, "");
-  return new BakeliteError("CONFIG_INVALID", `${source}:${err.line}:${err.column}: TOML syntax error: ${first}`, {
-    cause: err,
-  });
+  return new BakeliteError("CONFIG_INVALID", `${source}:${err.line}:${err.column}: TOML syntax error: ${first}`);
 }
 
 /**

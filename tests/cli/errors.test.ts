@@ -76,3 +76,16 @@ describe("error output", () => {
     expect(r.stderr).toContain("hint: Did you mean --db app?");
   });
 });
+
+describe("config errors never echo secrets", () => {
+  test("a TOML syntax error next to a passphrase: one line naming file, line and column; --verbose adds no excerpt of the file", async () => {
+    const path = join(tmp.dir, "secret.toml");
+    writeFileSync(path, '[[database]]\nname = "app"\npath = "/data/app.db"\n  [database.encryption]\n  passphrase = "hunter2-SECRET"\n  [[database.backends]\n  type = "file"\n');
+    for (const extra of [[], ["--verbose"]]) {
+      const r = await runCli(["list", "--config", path, ...extra]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split("\n")[0]).toMatch(new RegExp(`^error: ${path.replaceAll(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:6:\\d+: TOML syntax error: `));
+      expect(r.stderr).not.toContain("hunter2");
+    }
+  });
+});
