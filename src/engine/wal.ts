@@ -207,13 +207,15 @@ export function readFramePage(fd: number, frameOffset: number, pageSize: number,
   const got = readFully(fd, into, pageSize, frameOffset + FRAME_HEADER_BYTES);
   if (got !== pageSize) throw overwritten(frameOffset, "the -wal file ends before it");
   if (check === null) return;
-  const head = new Uint8Array(FRAME_HEADER_BYTES);
-  if (readFully(fd, head, FRAME_HEADER_BYTES, frameOffset) !== FRAME_HEADER_BYTES) throw overwritten(frameOffset, "the -wal file ends before it");
-  const view = new DataView(head.buffer);
-  if (view.getUint32(8) !== check.salt1 || view.getUint32(12) !== check.salt2 || view.getUint32(0) !== check.pgno) {
+  if (readFully(fd, frameHead, FRAME_HEADER_BYTES, frameOffset) !== FRAME_HEADER_BYTES) throw overwritten(frameOffset, "the -wal file ends before it");
+  if (frameHeadView.getUint32(8) !== check.salt1 || frameHeadView.getUint32(12) !== check.salt2 || frameHeadView.getUint32(0) !== check.pgno) {
     throw overwritten(frameOffset, "the WAL was restarted and the frame rewritten");
   }
 }
+
+/** readFramePage's frame header buffer, reused: reads are synchronous, so one is enough. */
+const frameHead = new Uint8Array(FRAME_HEADER_BYTES);
+const frameHeadView = new DataView(frameHead.buffer);
 
 function overwritten(frameOffset: number, why: string): BakeliteError {
   // Not retried in place: the frame is gone. The daemon reopens, sees the new WAL generation and starts a new backup.
