@@ -24,6 +24,14 @@
  * Partial uploads are not objects, so rewriting cannot reach them, yet one
  * left by an upload from before encryption was enabled holds plaintext
  * pages. They are removed first (removeLeftovers).
+ *
+ * Sources are read under the keyring's require_encrypted, like every other
+ * reader. Sealing a plaintext object would launder it: anyone who can write
+ * to the backend, key or no key, can plant one, and once sealed under the
+ * target key it is indistinguishable from a genuine object. So a plaintext
+ * source is only rewritten when require_encrypted is off, which the
+ * plaintext-to-encrypted migration sets; otherwise it is refused and left as
+ * it is.
  */
 import { tempFileSweeperOf } from "../backends/file-walk.ts";
 import type { Backend, ObjectRole } from "../backends/types.ts";
@@ -117,11 +125,20 @@ function sameContent(a: ObjectFooter, b: ObjectFooter): boolean {
   return a.pageCount === b.pageCount && a.dbChecksum === b.dbChecksum && bytesEqual(a.objectHash, b.objectHash) && bytesEqual(a.lineage, b.lineage);
 }
 
+/** Why a plaintext source is not sealed under require_encrypted (see the module comment); one line, for the report. */
+function plaintextRefused(key: string): BakeliteError {
+  return new BakeliteError(
+    "DECRYPT_FAILED",
+    `${key}: object is not encrypted, and require_encrypted is on; reencrypt rewrites plaintext objects only with ` +
+      "require_encrypted = false (the plaintext-to-encrypted migration), so it was left as it is",
+  );
+}
+
 /** The new object as a stream, proven while it is produced (see the module comment). */
 async function* rewritten(backend: Backend, item: Item, keys: Keyring, db: string): AsyncGenerator<Uint8Array> {
-  const lenient: ObjectKeys = { requireEncrypted: false, keyFor: (info, name) => keys.keyFor(info, name) };
+  // The source under the configured policy: the header was probed first, but the object may have been replaced since.
+  const source = new ObjectStreamReader(item.expect, keys);
   const strict: ObjectKeys = { requireEncrypted: keys.encrypts, keyFor: (info, name) => keys.keyFor(info, name) };
-  const source = new ObjectStreamReader(item.expect, lenient);
   const check = new ObjectStreamReader(item.expect, strict);
   let writer: ObjectWriter | null = null;
   const emit = (chunk: Uint8Array) => {
@@ -178,6 +195,7 @@ export async function reencryptDatabase(options: ReencryptOptions): Promise<Reen
         report.skipped++;
         continue;
       }
+      if (!header.seal && keys.requireEncrypted) throw plaintextRefused(item.key);
       if (header.seal) keys.keyFor(header.seal, db); // no key for it: fail before downloading anything
       if (!dryRun) {
         await backend.put(item.key, rewritten(backend, item, keys, db), { role: roleOf(item) });

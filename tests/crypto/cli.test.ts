@@ -84,8 +84,28 @@ describe("keygen", () => {
 });
 
 describe("reencrypt and verify", () => {
-  test("encrypt the plaintext replica, rotate A -> B, and decrypt back; restores match after every step", async () => {
-    const cfgA = config("a", `key_file = "${keyA}"`);
+  test("with require_encrypted at its default (on), reencrypt refuses to seal plaintext objects, names each, exits 3 and changes nothing", async () => {
+    const before = replicaFiles(replica);
+    const strict = config("strict", `key_file = "${keyA}"`);
+    for (const dryRun of [["--dry-run"], []]) {
+      const r = await cli(["reencrypt", "--db", "app", ...dryRun, "--config", strict]);
+      expect(r.code).toBe(3);
+      const refused = r.stdout.split("\n").filter((l) => l.includes("failed:"));
+      expect(refused.length).toBeGreaterThan(0);
+      for (const line of refused) {
+        expect(line).toMatch(/failed: app\/\S+: object is not encrypted, and require_encrypted is on; reencrypt rewrites plaintext objects only with require_encrypted = false/);
+      }
+      expect(r.stdout).not.toContain("every object is now sealed");
+    }
+    const json = JSON.parse((await cli(["reencrypt", "--db", "app", "--json", "--config", strict])).stdout);
+    expect(json.ok).toBe(false);
+    expect(json.databases[0]).toMatchObject({ rewritten: 0 });
+    expect(json.databases[0].failed.every((f: { code: string }) => f.code === "DECRYPT_FAILED")).toBe(true);
+    expect(replicaFiles(replica)).toEqual(before);
+  });
+
+  test("encrypt the plaintext replica (require_encrypted = false), rotate A -> B, and decrypt back; restores match after every step", async () => {
+    const cfgA = config("a", `key_file = "${keyA}"\n  require_encrypted = false`);
     const dry = await cli(["reencrypt", "--db", "app", "--dry-run", "--json", "--config", cfgA]);
     expect(dry.code).toBe(0);
     const plan = JSON.parse(dry.stdout);
@@ -93,9 +113,12 @@ describe("reencrypt and verify", () => {
     expect(plan.databases[0].rewritten).toBeGreaterThan(0);
     expect(plan.databases[0].bytes).toBeGreaterThan(0);
 
-    expect((await cli(["reencrypt", "--db", "app", "--config", cfgA])).code).toBe(0);
+    const sealed = await cli(["reencrypt", "--db", "app", "--config", cfgA]);
+    expect(sealed.code).toBe(0);
+    expect(sealed.stdout).toContain("app: every object is now sealed; remove require_encrypted = false");
     expect(replicaFiles(replica).some(([, b]) => Buffer.from(b).includes("row 1"))).toBe(false);
     await expectRestores(cfgA, "after-a.db");
+    await expectRestores(config("a-strict", `key_file = "${keyA}"`), "after-a-strict.db");
 
     const cfgB = config("b", `key_file = "${keyB}"`);
     const noOld = await cli(["reencrypt", "--db", "app", "--json", "--config", cfgB]);
@@ -114,8 +137,10 @@ describe("reencrypt and verify", () => {
   });
 
   test("verify --json reports a clean encrypted replica and writes the marker", async () => {
+    // The replica is plaintext again after the test above: sealing it is the migration.
+    const migrating = config("pass-migrating", `passphrase = "${PASSPHRASE}"\n  require_encrypted = false`);
+    expect((await cli(["reencrypt", "--db", "app", "--config", migrating])).code).toBe(0);
     const cfgP = config("pass", `passphrase = "${PASSPHRASE}"`);
-    expect((await cli(["reencrypt", "--db", "app", "--config", cfgP])).code).toBe(0);
     const r = await cli(["verify", "--db", "app", "--json", "--config", cfgP]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);

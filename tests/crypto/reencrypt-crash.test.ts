@@ -80,7 +80,7 @@ test("SIGKILL during reencrypt, then a rerun: no object torn, every point in tim
   };
   await check(migrating);
 
-  const rerun = await reencryptDatabase({ backend, db: "app", keys: keyringFor({ keyFile, requireEncrypted: true }) });
+  const rerun = await reencryptDatabase({ backend, db: "app", keys: migrating });
   expect(rerun.failed).toEqual([]);
   expect(rerun.rewritten + rerun.skipped).toBe(keys.length);
   expect(new Set(await seals(backend, keys))).toEqual(new Set(["key"]));

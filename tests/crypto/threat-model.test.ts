@@ -171,9 +171,10 @@ describe("active write to the backend: content", () => {
     expect((await verifyKinds()).some((k) => k.endsWith(victim.key))).toBe(true);
   });
 
-  test("downgrade: a forged plaintext backup is refused under require_encrypted (and would be restored without it)", async () => {
-    // The attacker writes a complete, self-consistent plaintext backup newer than every real one.
-    const src = join(fx.dir, `evil-${outputs}.db`);
+  let plantedCount = 0;
+  /** The attacker writes a complete, self-consistent plaintext backup newer than every real one; returns its key. */
+  async function plantPlaintextBackup(): Promise<string> {
+    const src = join(fx.dir, `evil-${plantedCount++}.db`);
     const { Database } = await import("bun:sqlite");
     const evil = new Database(src, { create: true });
     evil.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('attacker data');");
@@ -190,11 +191,37 @@ describe("active write to the backend: content", () => {
     const object = encodeObject(header, pages, { dbChecksum: DbChecksum.fromPages(pageSize, pages, pages.length).value });
     await backend.put(snapshotKey("app", id, txid, ts), object.bytes);
     await writeCurrent(backend, "app", id);
+    return snapshotKey("app", id, txid, ts);
+  }
+
+  test("downgrade: a forged plaintext backup is refused under require_encrypted (and would be restored without it)", async () => {
+    const planted = await plantPlaintextBackup();
     expect(await refusal()).toBe("DECRYPT_FAILED");
-    expect(await verifyKinds()).toContain(`decrypt ${snapshotKey("app", id, txid, ts)}`);
+    expect(await verifyKinds()).toContain(`decrypt ${planted}`);
     const lenient = keyringFor({ keyFile, requireEncrypted: false });
     const landed = await restore({ kind: "latest" }, lenient);
     expect(dump(landed.output)).toContain("attacker data");
+  });
+
+  test("downgrade, then a key rotation: reencrypt under require_encrypted refuses the forged backup instead of sealing it under the new key", async () => {
+    const planted = await plantPlaintextBackup();
+    const bytes = read(planted);
+    const newKey = makeKeyFile(fx.dir, `rotated-${outputs}.txt`).path;
+    const rotated = keyringFor({ keyFile: newKey, requireEncrypted: true }, { oldKeyFiles: [keyFile] });
+    for (const dryRun of [true, false]) {
+      const r = await reencryptDatabase({ backend, db: "app", keys: rotated, dryRun });
+      expect(r.failed.map((f) => [f.key, f.code])).toEqual([[planted, "DECRYPT_FAILED"]]);
+      expect(r.failed[0].message).toContain("require_encrypted = false");
+      expect(r.rewritten).toBe(r.objects - 1);
+    }
+    expect(read(planted)).toEqual(bytes);
+    expect(readHeader(read(planted)).header.encrypted).toBe(false);
+    // Under the new key the forged backup is still refused, and every genuine one restores.
+    const onlyNew = keyringFor({ keyFile: newKey, requireEncrypted: true });
+    expect(await refusal({ kind: "latest" }, onlyNew)).toBe("DECRYPT_FAILED");
+    expect(await verifyKinds(onlyNew)).toEqual([`decrypt ${planted}`]);
+    const genuine = await restore({ kind: "txid", txid: backups.at(-1)!.changesets.at(-1)!.txidEnd }, onlyNew);
+    expect(dump(genuine.output)).toBe(latestDump);
   });
 
   test("another database's objects, even under the same key and with the name rewritten, do not decrypt", async () => {

@@ -54,7 +54,7 @@ describe("reencrypt on s3", () => {
     await buildWorkload(backend, work, "app", ID, T0);
     await orphan(snapshotKey("app", ID, 7, T0 + 7000)); // just started: no age is needed under the lock
     await orphan(snapshotKey("app2", ID, 7, T0 + 7000));
-    const keys = keyring(keySource("key A"));
+    const keys = keyring(keySource("key A"), [], false); // the migration: require_encrypted = false
 
     const dry = await reencryptDatabase({ backend, db: "app", keys, dryRun: true });
     expect(dry.leftovers).toEqual({ kind: "multipart-uploads", removed: 1, bytes: 0, failed: 0 });

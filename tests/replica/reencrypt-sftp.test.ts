@@ -59,7 +59,7 @@ describe("reencrypt on sftp", () => {
     // Younger than the listing's one-day sweep, so only reencrypt removes these.
     const ours = [plantTemp(`app/${ID}/snapshot-1`), plantTemp("app/CURRENT", 3600_000)];
     const theirs = [plantTemp(`app2/${ID}/snapshot-1`), plantTemp("other/CURRENT")];
-    const keys = keyring(keySource("key A"));
+    const keys = keyring(keySource("key A"), [], false); // the migration: require_encrypted = false
 
     const dry = await reencryptDatabase({ backend: sftp, db: "app", keys, dryRun: true });
     expect(dry.leftovers).toEqual({ kind: "temp-files", removed: 2, bytes: 2 * PLAINTEXT.byteLength, failed: 0 });

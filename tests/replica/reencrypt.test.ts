@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { FaultyBackend } from "../../src/backends/faulty.ts";
 import { isTempName, tempNameFor } from "../../src/backends/file-walk.ts";
-import type { Backend, Body, PutOptions } from "../../src/backends/types.ts";
+import type { Backend, Body, ByteRange, PutOptions } from "../../src/backends/types.ts";
 import { Keyring, type KeySource } from "../../src/format/keyring.ts";
 import { writeCurrent } from "../../src/replica/manifest.ts";
 import { newBackupId } from "../../src/replica/names.ts";
@@ -45,6 +45,8 @@ afterEach(() => {
 /** Write with `write` (null: plaintext), read old objects with `read`. */
 const ring = (write: KeySource | null, read: KeySource[] = [], requireEncrypted = write !== null) =>
   new Keyring(write, read, { requireEncrypted, kdf: CHEAP_KDF });
+/** The plaintext-to-encrypted migration's keyring: require_encrypted = false, so plaintext objects may be sealed. */
+const migrating = (write: KeySource) => ring(write, [], false);
 
 function snapshotFiles(root: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
@@ -81,9 +83,9 @@ async function expectAllPointsInTime(keys: Keyring | undefined): Promise<void> {
 }
 
 describe("reencrypt", () => {
-  test("plaintext -> key A -> key B -> plaintext keeps every point in time and never touches CURRENT or manifests", async () => {
+  test("plaintext -> key A (require_encrypted = false, the migration) -> key B -> plaintext keeps every point in time and never touches CURRENT or manifests", async () => {
     const metaBefore = [...snapshotFiles(backend.root)].filter(([k]) => k.endsWith("CURRENT"));
-    const total = (await reencryptDatabase({ backend, db: "app", keys: ring(A) }));
+    const total = (await reencryptDatabase({ backend, db: "app", keys: migrating(A) }));
     expect(total).toMatchObject({ objects: 13, rewritten: 13, skipped: 0, failed: [], target: expect.stringMatching(/^key [0-9a-f]{16}$/) });
     expect(await seals()).toEqual(new Set(["key"]));
     await expectAllPointsInTime(ring(A));
@@ -103,7 +105,7 @@ describe("reencrypt", () => {
   });
 
   test("a second run skips everything and changes no byte", async () => {
-    await reencryptDatabase({ backend, db: "app", keys: ring(A) });
+    await reencryptDatabase({ backend, db: "app", keys: migrating(A) });
     const before = snapshotFiles(backend.root);
     const again = await reencryptDatabase({ backend, db: "app", keys: ring(A, [B]) });
     expect(again).toMatchObject({ rewritten: 0, skipped: 13, bytes: 0, failed: [] });
@@ -113,13 +115,13 @@ describe("reencrypt", () => {
   test("--dry-run reports the work and its size without writing anything", async () => {
     const before = snapshotFiles(backend.root);
     const bytes = [...before].filter(([k]) => !k.endsWith("CURRENT") && !k.endsWith("manifest")).reduce((n, [, b]) => n + b.byteLength, 0);
-    const r = await reencryptDatabase({ backend, db: "app", keys: ring(A), dryRun: true });
+    const r = await reencryptDatabase({ backend, db: "app", keys: migrating(A), dryRun: true });
     expect(r).toMatchObject({ dryRun: true, objects: 13, rewritten: 13, bytes, failed: [] });
     expect(snapshotFiles(backend.root)).toEqual(before);
   });
 
   test("objects no given key opens are reported, left untouched, and do not stop the others", async () => {
-    await reencryptDatabase({ backend, db: "app", keys: ring(A) });
+    await reencryptDatabase({ backend, db: "app", keys: migrating(A) });
     const victim = builder.stateAt(3).key;
     const original = fs.readFileSync(path.join(backend.root, victim));
     // Put one object under an unknown key C, then rotate to B knowing only A.
@@ -138,7 +140,7 @@ describe("reencrypt", () => {
     const bytes = fs.readFileSync(file);
     bytes[bytes.length - 10] ^= 1;
     fs.writeFileSync(file, bytes);
-    const r = await reencryptDatabase({ backend, db: "app", keys: ring(A) });
+    const r = await reencryptDatabase({ backend, db: "app", keys: migrating(A) });
     expect(r.failed.map((f) => [f.key, f.code])).toEqual([[victim, "CORRUPT_OBJECT"]]);
     expect(fs.readFileSync(file).equals(bytes)).toBe(true);
   });
@@ -152,18 +154,18 @@ describe("reencrypt", () => {
         return faulty.put(key, body, o);
       } },
     });
-    const err = await reencryptDatabase({ backend: crashing, db: "app", keys: ring(A) }).catch((e) => e);
+    const err = await reencryptDatabase({ backend: crashing, db: "app", keys: migrating(A) }).catch((e) => e);
     expect(err.code).toBe("BACKEND_IO");
     expect(await seals()).toEqual(new Set(["key", "plaintext"]));
     // Mid-migration the replica reads with the new key and require_encrypted off.
-    await expectAllPointsInTime(ring(A, [], false));
-    const rerun = await reencryptDatabase({ backend, db: "app", keys: ring(A) });
+    await expectAllPointsInTime(migrating(A));
+    const rerun = await reencryptDatabase({ backend, db: "app", keys: migrating(A) });
     expect(rerun).toMatchObject({ rewritten: 8, skipped: 5, failed: [] });
     await expectAllPointsInTime(ring(A));
   });
 
   test("a passphrase target seals every object with one salt, and the passphrase alone restores", async () => {
-    await reencryptDatabase({ backend, db: "app", keys: ring(passphraseSource("pw")) });
+    await reencryptDatabase({ backend, db: "app", keys: migrating(passphraseSource("pw")) });
     const ids = new Set<string>();
     for (const [key] of snapshotFiles(backend.root)) {
       if (!key.endsWith("CURRENT") && !key.endsWith("manifest")) ids.add(describeSeal(await probeHeader(backend, key)));
@@ -173,11 +175,71 @@ describe("reencrypt", () => {
     await expectAllPointsInTime(ring(passphraseSource("pw")));
   });
 
+  test("with require_encrypted on (the default), plaintext objects are refused, named one per line, and left as they are; --dry-run says the same", async () => {
+    const before = snapshotFiles(backend.root);
+    for (const dryRun of [true, false]) {
+      const r = await reencryptDatabase({ backend, db: "app", keys: ring(A), dryRun });
+      expect(r).toMatchObject({ objects: 13, rewritten: 0, skipped: 0, bytes: 0 });
+      expect(r.failed).toHaveLength(13);
+      expect(reencryptSucceeded(r)).toBe(false);
+      for (const f of r.failed) {
+        expect(f.code).toBe("DECRYPT_FAILED");
+        expect(f.message).toStartWith(`${f.key}: object is not encrypted, and require_encrypted is on;`);
+        expect(f.message).toContain("only with require_encrypted = false (the plaintext-to-encrypted migration)");
+        expect(f.message).not.toContain("\n");
+      }
+    }
+    expect(snapshotFiles(backend.root)).toEqual(before);
+  });
+
+  test("a rotation under require_encrypted refuses a plaintext object planted among sealed ones, leaves it untouched, and moves every other object", async () => {
+    const victim = builder.stateAt(3).key;
+    const plaintext = fs.readFileSync(path.join(backend.root, victim));
+    await reencryptDatabase({ backend, db: "app", keys: migrating(A) });
+    // Someone with write access but no key puts a plaintext object back among the sealed ones.
+    fs.writeFileSync(path.join(backend.root, victim), plaintext);
+    const before = snapshotFiles(backend.root);
+
+    const dry = await reencryptDatabase({ backend, db: "app", keys: ring(B, [A]), dryRun: true });
+    expect(dry).toMatchObject({ rewritten: 12, skipped: 0 });
+    expect(dry.failed.map((f) => [f.key, f.code])).toEqual([[victim, "DECRYPT_FAILED"]]);
+    expect(snapshotFiles(backend.root)).toEqual(before);
+
+    const r = await reencryptDatabase({ backend, db: "app", keys: ring(B, [A]) });
+    expect(r).toMatchObject({ rewritten: 12, skipped: 0 });
+    expect(r.failed.map((f) => [f.key, f.code])).toEqual([[victim, "DECRYPT_FAILED"]]);
+    expect(r.failed[0].message).toContain("require_encrypted = false");
+    expect(reencryptSucceeded(r)).toBe(false);
+    expect(fs.readFileSync(path.join(backend.root, victim)).equals(plaintext)).toBe(true);
+    for (const [key] of snapshotFiles(backend.root)) {
+      if (key === victim || key.endsWith("CURRENT") || key.endsWith("manifest")) continue;
+      expect(ring(B).isWriteKey((await probeHeader(backend, key)).seal)).toBe(true);
+    }
+    // Still plaintext, so readers under the new key keep refusing it.
+    const v = await verifyDatabase({ backend, db: "app", keys: ring(B) });
+    expect(v.problems.map((p) => `${p.kind} ${p.key}`)).toContain(`decrypt ${victim}`);
+  });
+
+  test("a sealed object swapped for plaintext between the header probe and the download is refused too, not sealed", async () => {
+    const victim = builder.stateAt(4).key;
+    const plaintext = new Uint8Array(fs.readFileSync(path.join(backend.root, victim)));
+    await reencryptDatabase({ backend, db: "app", keys: migrating(A) });
+    const sealed = fs.readFileSync(path.join(backend.root, victim));
+    const swapping: Backend = Object.create(backend, {
+      getStream: { value: (key: string, range?: ByteRange) => key === victim ? (async function* () { yield plaintext; })() : backend.getStream(key, range) },
+    });
+    const r = await reencryptDatabase({ backend: swapping, db: "app", keys: ring(B, [A]) });
+    expect(r.rewritten).toBe(12);
+    expect(r.failed.map((f) => [f.key, f.code])).toEqual([[victim, "DECRYPT_FAILED"]]);
+    expect(r.failed[0].message).toContain("require_encrypted is on");
+    expect(fs.readFileSync(path.join(backend.root, victim)).equals(sealed)).toBe(true);
+  });
+
   test("a backend that cannot replace objects atomically is refused up front", async () => {
     const weak: Backend = Object.create(backend, { capabilities: { value: { ...backend.capabilities, atomicPut: false } } });
-    const err = await reencryptDatabase({ backend: weak, db: "app", keys: ring(A) }).catch((e) => e);
+    const err = await reencryptDatabase({ backend: weak, db: "app", keys: migrating(A) }).catch((e) => e);
     expect(err.code).toBe("NOT_SUPPORTED_YET");
-    expect((await reencryptDatabase({ backend: weak, db: "app", keys: ring(A), dryRun: true })).rewritten).toBe(13);
+    expect((await reencryptDatabase({ backend: weak, db: "app", keys: migrating(A), dryRun: true })).rewritten).toBe(13);
   });
 });
 
@@ -202,7 +264,7 @@ describe("reencrypt and leftover upload temp files", () => {
     // "app2" shares the name's first letters, "other" shares nothing: neither is under "app/".
     const theirs = [plantTemp(`other/${ID}/snapshot-1`), plantTemp(`app2/${ID}/L0/x`), plantTemp("app2/CURRENT")];
 
-    const r = await reencryptDatabase({ backend, db: "app", keys: ring(A) });
+    const r = await reencryptDatabase({ backend, db: "app", keys: migrating(A) });
     expect(r).toMatchObject({ rewritten: 13, failed: [] });
     expect(r.leftovers).toEqual({ kind: "temp-files", removed: 3, bytes: 3 * PLAINTEXT.byteLength, failed: 0 });
     for (const file of ours) expect(fs.existsSync(file)).toBe(false);
@@ -219,7 +281,7 @@ describe("reencrypt and leftover upload temp files", () => {
   test("--dry-run reports the temp files it would remove and keeps them", async () => {
     const planted = [plantTemp(builder.stateAt(3).key), plantTemp("app/CURRENT", 3 * 3600_000)];
     const before = snapshotFiles(backend.root);
-    const r = await reencryptDatabase({ backend, db: "app", keys: ring(A), dryRun: true });
+    const r = await reencryptDatabase({ backend, db: "app", keys: migrating(A), dryRun: true });
     expect(r.leftovers).toEqual({ kind: "temp-files", removed: 2, bytes: 2 * PLAINTEXT.byteLength, failed: 0 });
     for (const file of planted) expect(fs.existsSync(file)).toBe(true);
     expect(snapshotFiles(backend.root)).toEqual(before);
@@ -229,10 +291,10 @@ describe("reencrypt and leftover upload temp files", () => {
     const dir = path.dirname(plantTemp(builder.stateAt(2).key));
     fs.chmodSync(dir, 0o500);
     try {
-      const r = await reencryptDatabase({ backend, db: "app", keys: ring(A), dryRun: true });
+      const r = await reencryptDatabase({ backend, db: "app", keys: migrating(A), dryRun: true });
       expect(r.leftovers.failed).toBe(0); // a dry run removes nothing, so nothing fails
       // No object listed (none could be rewritten into the read-only directory either): only the sweep runs.
-      const real = await reencryptDatabase({ backend: onlyKey(backend, "none"), db: "app", keys: ring(A) });
+      const real = await reencryptDatabase({ backend: onlyKey(backend, "none"), db: "app", keys: migrating(A) });
       expect(real.leftovers).toMatchObject({ kind: "temp-files", removed: 0, failed: 1 });
       expect(reencryptSucceeded(real)).toBe(false);
     } finally {
@@ -241,7 +303,7 @@ describe("reencrypt and leftover upload temp files", () => {
   });
 
   test("a backend whose puts leave no temp files reports none", async () => {
-    const r = await reencryptDatabase({ backend: new FaultyBackend(backend, { seed: 1 }), db: "app", keys: ring(A), dryRun: true });
+    const r = await reencryptDatabase({ backend: new FaultyBackend(backend, { seed: 1 }), db: "app", keys: migrating(A), dryRun: true });
     expect(r.leftovers).toEqual({ kind: "none", removed: 0, bytes: 0, failed: 0 });
   });
 });

@@ -10,6 +10,11 @@
  * it refuses (exit 4) while a daemon runs for that database. --dry-run only
  * reads, so it takes no lock. Exit 3 when any object could not be rewritten,
  * or a leftover upload temp file could not be removed.
+ *
+ * The keyring carries the config's require_encrypted (default true), and the
+ * rewrite reads sources under it: with it on, a plaintext object (which anyone
+ * with write access to the bucket can plant) is refused, never sealed under
+ * the new key; only the migration's require_encrypted = false encrypts them.
  */
 import { defineCommand } from "citty";
 import { ExitCode } from "../../errors.ts";
@@ -41,6 +46,7 @@ export const reencryptCommand: CliCommand = {
       const reports: Array<ReencryptReport & { backend: string }> = [];
       for (const db of databases) {
         // Keys first: a missing or mistyped key file fails before anything is locked or read.
+        // require_encrypted comes with them: it decides whether plaintext objects may be sealed.
         const keys = keyringFor(db.encryption, { oldKeyFiles: list(flags, "old-key-file") });
         const lock = dryRun ? null : acquireLock(db.path, db.name, "reencrypt");
         try {
