@@ -8,7 +8,7 @@
  * check that no torn state ever lands on the replica.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FileBackend } from "../../src/backends/file.ts";
@@ -18,7 +18,6 @@ import { stateDir } from "../../src/ops/state-paths.ts";
 import { listDatabase } from "../../src/replica/listing.ts";
 import { restoreTo, shippedTxid, startDaemon } from "../helpers/daemon.ts";
 import { openAppDb, tempDir, waitFor, writeConfig } from "../helpers/fixtures.ts";
-import { Database as Sqlite } from "bun:sqlite";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -47,7 +46,7 @@ function hooked(root: string, before: (key: string) => void): Backend {
 
 /** The two rows the application always changes together. */
 function pair(path: string): string {
-  const db = new Sqlite(path, { readonly: true });
+  const db = new Database(path, { readonly: true });
   try {
     const rows = db.query("SELECT id, substr(v, 1, 1) AS c FROM t WHERE id IN (1, 40) ORDER BY id").all() as Array<{ c: string }>;
     return rows.map((r) => r.c).join("");
@@ -56,12 +55,8 @@ function pair(path: string): string {
   }
 }
 
-/**
- * A database whose WAL is one generation, fully backfilled and not restarted:
- * its first frame holds row 1's page and its last row 40's, so a restart that
- * rewrites the first frames leaves the last one as it was.
- */
-async function backfilledWal() {
+/** A config and an application database of 40 rows of 300 bytes ("x"), removed after the test. */
+function fortyRows() {
   const t = tempDir("slot0");
   cleanups.push(t.cleanup);
   const cfg = writeConfig(t.dir);
@@ -69,6 +64,16 @@ async function backfilledWal() {
   cleanups.push(() => db.close());
   db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   for (let id = 1; id <= 40; id++) db.run("INSERT INTO t (id, v) VALUES (?, ?)", [id, fill("x")]);
+  return { cfg, db };
+}
+
+/**
+ * A database whose WAL is one generation, fully backfilled and not restarted:
+ * its first frame holds row 1's page and its last row 40's, so a restart that
+ * rewrites the first frames leaves the last one as it was.
+ */
+async function backfilledWal() {
+  const { cfg, db } = fortyRows();
   // A first run creates bakelite's own table (a write, which would restart the WAL); then forget that backup.
   const first = startDaemon(cfg.config);
   await waitFor(() => shippedTxid(cfg.dbPath) !== null, 10_000, 20, "the first snapshot");
@@ -102,7 +107,8 @@ async function snapshotStates(replica: string, dir: string): Promise<string[]> {
   return states;
 }
 
-async function commitDuringFirstUpload(db: Database, match: string) {
+/** A put hook: once, before the first upload whose key has `match`, the application changes both rows to "F". */
+function commitDuringFirstUpload(db: Database, match: string): (key: string) => void {
   let fired = false;
   return (key: string) => {
     if (fired || !key.includes(match)) return;
@@ -115,7 +121,7 @@ async function commitDuringFirstUpload(db: Database, match: string) {
 describe("frames rewritten under a reader on read slot 0", () => {
   test("a snapshot whose overlay frames are rewritten mid-upload never lands torn", async () => {
     const { cfg, db } = await backfilledWal();
-    const before = await commitDuringFirstUpload(db, "snapshot");
+    const before = commitDuringFirstUpload(db, "snapshot");
     const daemon = startDaemon(cfg.config, async () => hooked(cfg.replica, before));
     try {
       await waitFor(() => shippedTxid(cfg.dbPath) !== null, 15_000, 20, "a snapshot to land");
@@ -132,13 +138,7 @@ describe("frames rewritten under a reader on read slot 0", () => {
   });
 
   test("a change-set of commits made while the daemon was down, rewritten mid-upload, never lands torn", async () => {
-    const t = tempDir("slot0");
-    cleanups.push(t.cleanup);
-    const cfg = writeConfig(t.dir);
-    const db = openAppDb(cfg.dbPath);
-    cleanups.push(() => db.close());
-    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
-    for (let id = 1; id <= 40; id++) db.run("INSERT INTO t (id, v) VALUES (?, ?)", [id, fill("x")]);
+    const { cfg, db } = fortyRows();
     // The backup's cursor ends early in a WAL generation that then goes on without a restart.
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     const first = startDaemon(cfg.config);
