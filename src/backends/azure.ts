@@ -200,13 +200,18 @@ export class AzureBackend implements Backend {
   /** Starts a download at byte `at`; null when the range starts at or past the end of a blob that exists. */
   private async openRead(name: string, key: string, at: number, end: number | undefined, etag: string | undefined): Promise<(ReadPart & { etag?: string }) | null> {
     const client = this.container.getBlobClient(name);
-    const controller = new AbortController();
+    // The body outlives the try that opened it, so each try gets its own controller (linked to the try's signal) and
+    // cancel() reaches the one that succeeded. One controller for all tries would leave every retry after a timeout
+    // born aborted.
+    let controller = new AbortController();
     let response;
     try {
       response = await this.attempt("get", key, (abortSignal) => {
-        abortSignal.addEventListener("abort", () => controller.abort(abortSignal.reason), { once: true });
+        const tryController = new AbortController();
+        controller = tryController;
+        abortSignal.addEventListener("abort", () => tryController.abort(abortSignal.reason), { once: true });
         return client.download(at, end === undefined ? undefined : end - at, {
-          abortSignal: controller.signal,
+          abortSignal: tryController.signal,
           maxRetryRequests: 0,
           conditions: etag ? { ifMatch: etag } : undefined,
         });

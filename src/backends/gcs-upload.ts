@@ -14,7 +14,7 @@
  * itself takes does not count.
  */
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { File } from "@google-cloud/storage";
 import { BakeliteError } from "../errors.ts";
@@ -49,6 +49,7 @@ export async function uploadGcsObject(file: File, key: string, body: Body, optio
     await file.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), { resumable: false, validation: false, metadata });
     return;
   }
+  const session = captureUploadStream(file);
   const upload = file.createWriteStream({ resumable: true, validation: "md5", metadata });
   upload.once("uri", () => (state.sessionStarted = true));
   const watch: UploadWatch = {};
@@ -60,9 +61,63 @@ export async function uploadGcsObject(file: File, key: string, body: Body, optio
   }, Math.max(50, Math.min(1000, idleMs / 4)));
   try {
     await pipeline(Readable.from(sized(key, body, options.size, watch)), upload, { signal: options.signal });
+  } catch (err) {
+    session.abandon(err);
+    throw err;
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * Makes a failed streamed upload cancel its data request. The library's
+ * resumable upload stream aborts its request only on an 'error' of its own,
+ * and nothing hands it one: when the put fails, the library destroys it
+ * through duplexify, which passes destroy() on without the error, and once
+ * the body has ended (a stall while the last bytes go out) it is not
+ * destroyed at all. Left alone, the socket and session stay open waiting for
+ * bytes that never come. So the upload stream is captured as the library
+ * creates it, given an error whenever it is destroyed before it finished,
+ * destroyed with the put's error when the put fails, and kept from starting a
+ * data request once destroyed (a failure while the session is being created).
+ * An aborted request never sends the end of its body, so GCS never finalizes
+ * a truncated object.
+ */
+function captureUploadStream(file: File): { abandon(reason: unknown): void } {
+  let captured: UploadStream | undefined;
+  const start = file.startResumableUpload_.bind(file);
+  file.startResumableUpload_ = (dup, options) => {
+    const setWritable = dup.setWritable.bind(dup);
+    dup.setWritable = (writable) => {
+      if (writable) captured = guardUploadStream(writable as UploadStream);
+      setWritable(writable);
+    };
+    start(dup, options);
+  };
+  return {
+    abandon(reason) {
+      if (captured && !captured.destroyed && !captured.writableFinished) {
+        captured.destroy(reason instanceof Error ? reason : new Error(String(reason)));
+      }
+    },
+  };
+}
+
+/** The parts of the library's resumable Upload stream this module relies on. */
+interface UploadStream extends Writable {
+  startUploading(): Promise<void>;
+}
+
+function guardUploadStream(upload: UploadStream): UploadStream {
+  const destroy = upload.destroy.bind(upload);
+  upload.destroy = (err?: Error) => destroy(err ?? (upload.writableFinished ? undefined : new Error("upload abandoned")));
+  const startUploading = upload.startUploading.bind(upload);
+  upload.startUploading = async () => {
+    if (!upload.destroyed) await startUploading();
+  };
+  // The put's failure reaches the caller through the write stream; this only keeps the abandoned stream's 'error' handled.
+  upload.on("error", () => undefined);
+  return upload;
 }
 
 function checkSize(key: string, actual: number, expected: number | undefined): void {

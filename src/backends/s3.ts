@@ -128,6 +128,13 @@ export class S3Backend implements Backend {
       const page = await this.send<{ Contents?: Array<{ Key?: string; Size?: number; LastModified?: Date }>; NextContinuationToken?: string; IsTruncated?: boolean }>(
         "list", prefix, new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, ContinuationToken: token }),
       );
+      // Stopping here would return a short listing that looks whole; the replica's chains would be built from it.
+      if (page.IsTruncated && !page.NextContinuationToken) {
+        throw new BakeliteError("BACKEND_IO", `s3 backend: list ${prefix}: the server said the listing continues but sent no continuation token`, {
+          retryable: false,
+          hint: "This S3-compatible service pages listings in a way bakelite cannot follow; a partial listing is never used.",
+        });
+      }
       const infos: ObjectInfo[] = [];
       for (const item of page.Contents ?? []) {
         const key = item.Key?.slice(this.root.length);

@@ -191,6 +191,21 @@ describe("azure backend", () => {
     expect([err.code, err.retryable]).toEqual(["BACKEND_TIMEOUT", true]);
   });
 
+  test("a blob GET left unanswered is retried with a fresh timer, and one that never answers ends as BACKEND_TIMEOUT", async () => {
+    const b = await viaProxy({ requestTimeoutMs: 500, maxRetries: 3 });
+    const data = pattern(1000, 10);
+    await b.put("rto/x", data);
+    proxy.requests.length = 0;
+    proxy.stallRequestNext(isBlobGet);
+    expect(Buffer.from(await b.get("rto/x")).equals(Buffer.from(data))).toBe(true);
+    expect(proxy.requests.filter(isBlobGet).length).toBe(2);
+    proxy.requests.length = 0;
+    for (let i = 0; i < 4; i++) proxy.stallRequestNext(isBlobGet);
+    const err = await b.get("rto/x").catch((e) => e);
+    expect([err.code, err.retryable]).toEqual(["BACKEND_TIMEOUT", true]);
+    expect(proxy.requests.filter(isBlobGet).length).toBe(4);
+  });
+
   test("a block upload that stops moving fails after request_timeout as a retryable BACKEND_TIMEOUT, leaving nothing", async () => {
     const b = await viaProxy({ requestTimeoutMs: 500, maxRetries: 0 });
     proxy.stallRequestNext((req) => req.method === "PUT" && /comp=block(&|$)/.test(req.url ?? ""));

@@ -18,6 +18,8 @@ export interface RecordedRequest {
   /** The body when it was at most 1 MiB, else null (bodyLength still counts it). */
   body: Buffer | null;
   bodyLength: number;
+  /** Settles when the exchange is over: the response was sent, or the client (or the proxy) closed the connection. */
+  closed: Promise<void>;
 }
 
 type Fault =
@@ -88,7 +90,11 @@ export class FaultProxy {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const record: RecordedRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: null, bodyLength: 0 };
+    const closed = new Promise<void>((resolve) => {
+      res.once("close", () => resolve());
+      req.socket.once("close", () => resolve());
+    });
+    const record: RecordedRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: null, bodyLength: 0, closed };
     this.requests.push(record);
     const parts: Buffer[] = [];
     req.on("data", (chunk: Buffer) => {

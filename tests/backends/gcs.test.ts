@@ -133,6 +133,44 @@ describe("gcs backend", () => {
     expect(await b.stat("us/obj")).toBeNull();
   });
 
+  test("a streamed upload that fails (body error, abort, wrong size, stall) cancels its data request and stores nothing", async () => {
+    const b = await viaProxy({ requestTimeoutMs: 500, maxRetries: 0 });
+    const isPut = (r: { method?: string }) => r.method === "PUT";
+    const putSeen = async () => {
+      while (!proxy.requests.some(isPut)) await Bun.sleep(5);
+    };
+    /** 1 MiB, then (once the data request is open) whatever `after` does. */
+    async function* body(after: () => Promise<void>) {
+      yield pattern(1 << 20, 1);
+      await putSeen();
+      yield pattern(1 << 20, 2);
+      await after();
+    }
+    const boom = new Error("snapshot source vanished");
+    const aborter = new AbortController();
+    const cases: Array<[string, () => Promise<unknown>]> = [
+      ["body", () => b.put("cancel/body", body(async () => Promise.reject(boom)))],
+      ["abort", () => b.put("cancel/abort", body(async () => {
+        aborter.abort(new Error("stopped by caller"));
+      }), { signal: aborter.signal })],
+      ["size", () => b.put("cancel/size", body(async () => {}), { size: 3 << 20 })],
+      ["stall", () => {
+        proxy.stallRequestNext(isPut);
+        return b.put("cancel/stall", body(async () => {}));
+      }],
+    ];
+    for (const [name, put] of cases) {
+      proxy.requests.length = 0;
+      const err = await put().catch((e) => e);
+      expect({ name, failed: err instanceof Error }).toEqual({ name, failed: true });
+      const upload = proxy.requests.find(isPut);
+      expect({ name, upload: upload !== undefined }).toEqual({ name, upload: true });
+      const within = await Promise.race([upload!.closed.then(() => true), Bun.sleep(5000).then(() => false)]);
+      expect({ name, cancelled: within }).toEqual({ name, cancelled: true });
+      expect(await b.stat(`cancel/${name}`)).toBeNull();
+    }
+  });
+
   test("transient failures: a one-request upload and a download are retried; a broken upload session fails retryable", async () => {
     const b = await viaProxy({ maxRetries: 2 });
     proxy.failNext(1, 503, (req) => req.method === "POST");

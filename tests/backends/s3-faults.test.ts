@@ -107,6 +107,18 @@ describe("s3 retries and error classification", () => {
     expect(performance.now() - started).toBeLessThan(1500);
   });
 
+  test("a listing page that says it is truncated but carries no continuation token is an error, never a short listing", async () => {
+    const b = await backend();
+    await b.put("a", new Uint8Array([1]));
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>x</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated></ListBucketResult>`;
+    proxy.add({ method: "GET", query: "list-type", action: { kind: "respond", status: 200, body: xml, headers: { "content-type": "application/xml" } } });
+    const err = await failure(async () => {
+      for await (const _ of b.list("")) void _;
+    });
+    expect([err.code, err.retryable]).toEqual(["BACKEND_IO", false]);
+    expect(err.message).toContain("no continuation token");
+  });
+
   test("a missing bucket is a non-retryable error that says to create it", async () => {
     const b = await backend({ bucket: "no-such-bucket" });
     const err = await failure(() => b.put("x", new Uint8Array([1])));
