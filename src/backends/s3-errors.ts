@@ -48,9 +48,15 @@ export function errorNameOf(err: unknown): string {
   return e?.Code ?? e?.name ?? e?.code ?? "Error";
 }
 
-/** True for "this key (or upload) does not exist". */
+/**
+ * True for "this key (or upload) does not exist". A missing bucket is not a
+ * missing key: with a body (GET, DELETE) S3 says NoSuchBucket, and that is
+ * classified as the bucket error. A HEAD's 404 has no body to tell the two
+ * apart; S3Backend.stat asks about the bucket itself then.
+ */
 export function isMissing(err: unknown): boolean {
   const name = errorNameOf(err);
+  if (name === "NoSuchBucket") return false;
   return httpStatusOf(err) === 404 || name === "NoSuchKey" || name === "NotFound" || name === "NoSuchUpload";
 }
 

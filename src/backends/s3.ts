@@ -58,6 +58,8 @@ export class S3Backend implements Backend {
   /** Multipart uploads this process is running: a reclaim must never abort them. */
   private readonly active = new Set<string>();
   private closed = false;
+  /** The bucket was seen to exist (HeadBucket), so a HEAD's bare 404 means the key is missing. */
+  private bucketSeen = false;
 
   constructor(config: S3BackendConfig, client: S3Client, credentials: CredentialSource, secrets: readonly string[], options: S3BackendOptions = {}) {
     this.config = config;
@@ -114,9 +116,31 @@ export class S3Backend implements Backend {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: full }));
       return { key, size: head.ContentLength ?? 0, ...(head.LastModified ? { modified: head.LastModified } : {}) };
     } catch (err) {
-      if (isMissing(err)) return null;
+      if (isMissing(err) && (await this.bucketExists())) return null; // a missing bucket throws in bucketExists
       throw classifyS3Error(err, this.ctx("stat", key));
     }
+  }
+
+  /**
+   * Asked after a HEAD's bare 404, which cannot tell a missing bucket from a
+   * missing key: throws the bucket error when HeadBucket says the bucket is
+   * not there, else true. Any other answer (no permission to ask, a network
+   * error) leaves the 404 meaning "no such key", as before. A bucket seen once
+   * is not asked about again.
+   */
+  private async bucketExists(): Promise<true> {
+    if (this.bucketSeen) return true;
+    const { HeadBucketCommand } = await import("@aws-sdk/client-s3");
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      this.bucketSeen = true;
+    } catch (err) {
+      if (httpStatusOf(err) === 404) {
+        const missing = { name: "NoSuchBucket", Code: "NoSuchBucket", message: "The specified bucket does not exist", $metadata: { httpStatusCode: 404 } };
+        throw classifyS3Error(missing, this.ctx("stat"));
+      }
+    }
+    return true;
   }
 
   async *list(prefix: string): AsyncGenerator<ObjectInfo> {

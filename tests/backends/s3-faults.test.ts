@@ -126,6 +126,19 @@ describe("s3 retries and error classification", () => {
     expect(err.retryable).toBe(false);
     expect(err.hint).toContain("Create the bucket");
   });
+
+  test("a missing bucket is the bucket error for stat, get and delete too, not a missing key", async () => {
+    const b = await backend({ bucket: "no-such-bucket" });
+    for (const op of [() => b.stat("x"), () => b.get("x"), () => b.delete("x")]) {
+      const err = await failure(op);
+      expect([err.code, err.retryable]).toEqual(["BACKEND_IO", false]);
+      expect(err.message).toContain('bucket "no-such-bucket" does not exist');
+    }
+    // In a bucket that exists, a missing key is still just missing.
+    const ok = await backend();
+    expect(await ok.stat("no/such/key")).toBeNull();
+    await ok.delete("no/such/key");
+  });
 });
 
 describe("s3 resumable reads", () => {
