@@ -17,6 +17,7 @@ import type { S3Client, ServerSideEncryption, StorageClass } from "@aws-sdk/clie
 import { BakeliteError } from "../errors.ts";
 import type { Body } from "./types.ts";
 import { BodyError, bodyChunks } from "./body.ts";
+import { errorNameOf } from "./s3-errors.ts";
 
 export const MiB = 1024 * 1024;
 /** S3 refuses parts below 5 MiB (except the last) and above 5 GiB, and more than 10,000 parts. */
@@ -153,6 +154,8 @@ class MultipartUpload {
   private uploadId: string | undefined;
   private done: DonePart[] = [];
   private inFlight: Promise<void> | undefined;
+  /** Bytes handed to parts so far: the object's size once completed. */
+  private bytes = 0;
   parts = 0;
 
   constructor(private readonly job: UploadJob) {}
@@ -175,6 +178,7 @@ class MultipartUpload {
     }
     await this.inFlight;
     const PartNumber = ++this.parts;
+    this.bytes += bytes.byteLength;
     if (PartNumber > MAX_PARTS) throw new BakeliteError("BACKEND_IO", `s3 backend: put ${this.job.params.Key}: more than ${MAX_PARTS} parts`, { retryable: false });
     const checksum = this.job.checksum ? sha256(bytes) : undefined;
     const { Bucket, Key } = this.job.params;
@@ -193,8 +197,31 @@ class MultipartUpload {
     await this.inFlight;
     const { Bucket, Key } = this.job.params;
     const Parts = [...this.done].sort((a, b) => a.PartNumber - b.PartNumber);
-    await this.job.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: this.uploadId, MultipartUpload: { Parts } }));
+    try {
+      await this.job.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: this.uploadId, MultipartUpload: { Parts } }));
+    } catch (err) {
+      // The answer to a Complete that S3 carried out can be lost; the SDK's retry then finds the upload gone.
+      // job.send has already classified the error; the SDK's is its cause.
+      const sdkError = err instanceof BakeliteError ? err.cause : err;
+      if (errorNameOf(sdkError) !== "NoSuchUpload" || !(await this.landed())) throw err;
+    }
     this.job.track(this.uploadId!, false);
+  }
+
+  /**
+   * After NoSuchUpload from Complete: true when the key now holds an object of
+   * exactly the bytes sent. Keys of multipart objects (snapshots, large
+   * change-sets) name one object each, so that object is this upload's.
+   */
+  private async landed(): Promise<boolean> {
+    const { HeadObjectCommand } = await import("@aws-sdk/client-s3");
+    const { Bucket, Key } = this.job.params;
+    try {
+      const head = await this.job.send<{ ContentLength?: number }>(new HeadObjectCommand({ Bucket, Key }));
+      return head.ContentLength === this.bytes;
+    } catch {
+      return false;
+    }
   }
 
   /** Best effort: a failed abort leaves an orphan for the periodic sweep, never a visible object. */

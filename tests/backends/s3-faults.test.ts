@@ -227,6 +227,17 @@ describe("s3 multipart uploads", () => {
     expect(await openUploads(b)).toEqual([]);
   }, 30_000);
 
+  test("a Complete whose answer is lost after S3 carried it out is a put that landed, not a failure", async () => {
+    const b = await backend();
+    const data = pattern(12 * MiB, 9);
+    proxy.add({ method: "POST", query: "uploadId", action: { kind: "drop-after-upstream" } });
+    await b.put("db/completed", data, { role: "snapshot" });
+    expect(proxy.matching({ method: "POST", query: "uploadId" }).length).toBeGreaterThanOrEqual(2);
+    expect(Array.from(await b.get("db/completed")).length).toBe(data.length);
+    expect(Buffer.from(await b.get("db/completed")).equals(Buffer.from(data))).toBe(true);
+    expect(await openUploads(b)).toEqual([]);
+  }, 30_000);
+
   test("a single-part put carries the SHA-256 of exactly the bytes sent", async () => {
     const b = await backend({ checksum: true });
     await b.put("db/small", pattern(3000, 8));
