@@ -128,6 +128,9 @@ export class SftpBackend implements Backend, TempFileSweeper {
     let s = await this.session();
     const first = await this.openForRead(s, key);
     let handle = first.handle;
+    // The session `handle` belongs to: after a reconnect whose reopen failed, the old handle's id
+    // may name another reader's handle on the new session, so it is closed only on its own.
+    let owner = s;
     const [start, end] = span(first.size, range);
     let at = start;
     let stalled = 0;
@@ -145,10 +148,11 @@ export class SftpBackend implements Backend, TempFileSweeper {
           if (!e.retryable || !s.dead || ++stalled > MAX_RESUMES) throw e;
           s = await this.session();
           handle = await this.reopenSame(s, key, first, e);
+          owner = s;
         }
       }
     } finally {
-      if (!s.dead) await s.closeHandle(handle).catch(() => undefined);
+      if (!owner.dead) await owner.closeHandle(handle).catch(() => undefined);
     }
   }
 
