@@ -132,6 +132,8 @@ export interface RestoreRun {
   output: string;
   command: string[];
   stderr: string;
+  /** The txid the restore says it landed on (its --json summary); undefined when it failed. */
+  landedTxid?: number;
 }
 
 /** `bakelite restore` into `output`; never throws for a failed restore (the exit code is part of the grade). */
@@ -139,10 +141,11 @@ export async function runRestore(setup: EngineSetup, output: string, target: Res
   const command = [...cliCommand(), "restore", "--db", setup.name, "--output", output];
   if (target.kind === "timestamp") command.push("--timestamp", new Date(target.timestampMs).toISOString());
   if (target.kind === "txid") command.push("--txid", String(target.txid));
-  command.push("--config", setup.configPath);
+  command.push("--config", setup.configPath, "--json");
   const proc = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BAKELITE_LOG: "warn", NO_COLOR: "1" } });
-  const [stderr, exitCode] = await Promise.all([new Response(proc.stderr).text(), proc.exited, new Response(proc.stdout).text()]);
-  return { ok: exitCode === 0, exitCode, output, command, stderr: stderr.trim() };
+  const [stderr, exitCode, stdout] = await Promise.all([new Response(proc.stderr).text(), proc.exited, new Response(proc.stdout).text()]);
+  const landedTxid = exitCode === 0 ? (JSON.parse(stdout) as { landed?: { txid?: number } }).landed?.txid : undefined;
+  return { ok: exitCode === 0, exitCode, output, command, stderr: stderr.trim(), landedTxid };
 }
 
 export interface CliRun {
@@ -160,11 +163,12 @@ export async function runCli(setup: EngineSetup, args: string[]): Promise<CliRun
   return { exitCode, stdout, stderr: stderr.trim(), command };
 }
 
-/** The last txid the daemon has recorded as durable in its fsync'd cursor, or null before its first snapshot. */
+/**
+ * The last txid the daemon has recorded as durable in its fsync'd cursor, or
+ * null before its first snapshot. A cursor that cannot be read throws: it is
+ * written atomically, so a damaged one is a failure, not "no snapshot yet".
+ */
 export function durableTxid(setup: EngineSetup): number | null {
-  try {
-    return readCursor(setup.dbPath, setup.name)?.txid ?? null;
-  } catch {
-    return null;
-  }
+  return readCursor(setup.dbPath, setup.name)?.txid ?? null;
 }
+

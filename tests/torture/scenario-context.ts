@@ -165,16 +165,20 @@ export class ScenarioContext {
       if (!(noBackupOk && run.exitCode === 5)) this.fail(`${label}: restore exited ${run.exitCode}: ${run.stderr.replace(/\s*\n\s*/g, " | ").slice(0, 400)} (${printable(run.command)})`);
       return null;
     }
+    // A txid the daemon called durable must restore exactly: landing lower (a cut chain, a lost object) is a loss.
+    if (target.kind === "txid" && run.landedTxid !== target.txid) {
+      this.fail(`${label}: restore --txid ${target.txid} landed on txid ${run.landedTxid ?? "?"} (${printable(run.command)})`);
+    }
     const g = this.gradeFile(label, output, grade, printable(run.command));
     rmSync(output, { force: true });
     return g;
   }
 
-  private async restoreInProcess(output: string, target: RestoreRequest, keys: ObjectKeys): Promise<{ ok: boolean; exitCode: number; stderr: string; command: string[] }> {
+  private async restoreInProcess(output: string, target: RestoreRequest, keys: ObjectKeys): Promise<{ ok: boolean; exitCode: number; stderr: string; command: string[]; landedTxid?: number }> {
     const command = ["in-process", "restoreDatabase", JSON.stringify(target)];
     try {
-      await restoreDatabase({ backend: new FileBackend(this.setup.replica), db: this.setup.name, output, target, keys });
-      return { ok: true, exitCode: 0, stderr: "", command };
+      const summary = await restoreDatabase({ backend: new FileBackend(this.setup.replica), db: this.setup.name, output, target, keys });
+      return { ok: true, exitCode: 0, stderr: "", command, landedTxid: summary.plan.landedTxid };
     } catch (err) {
       return { ok: false, exitCode: -1, stderr: (err as Error).message, command };
     }
