@@ -12,7 +12,7 @@
  * and its only backend write is a small probe object it deletes at once: a
  * daemon host needs write access, and only a write proves it.
  */
-import { accessSync, constants, openSync, readSync, closeSync } from "node:fs";
+import { accessSync, constants, lstatSync, openSync, readSync, closeSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { openBackend, describeBackend } from "../backends/open.ts";
 import type { Backend } from "../backends/types.ts";
@@ -22,6 +22,7 @@ import type { DatabaseConfig } from "../config/types.ts";
 import { toBakeliteError } from "../errors.ts";
 import { keyringFor, type Keyring } from "../format/keyring.ts";
 import { probeObjectLock, probeReplica, probeWritable, type CheckResult } from "./doctor-backend.ts";
+import { stateDir } from "./state-paths.ts";
 
 export type { CheckResult, CheckStatus } from "./doctor-backend.ts";
 
@@ -70,7 +71,37 @@ function databaseFile(path: string): CheckResult {
   } catch {
     return { check: "database", status: "fail", detail: `${dirname(path)} is not writable by this user; the daemon keeps its state in .bakelite/ there (and SQLite needs it for -wal/-shm)`, hint: "Run as the service user, or add the directory to ReadWritePaths=." };
   }
+  const problem = stateDirProblem(stateDir(path));
+  if (problem) return { check: "database", status: "fail", ...problem };
   return { check: "database", status: "ok", detail: `${path}: SQLite, WAL mode` };
+}
+
+/**
+ * Why the daemon could not use `dir` as its state directory, or null. Its parent
+ * is writable by now, so an absent one is fine (the daemon creates it); but a file
+ * or a dangling link there makes the daemon's mkdir fail with EEXIST.
+ */
+function stateDirProblem(dir: string): { detail: string; hint: string } | null {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    try {
+      lstatSync(dir);
+    } catch {
+      return null;
+    }
+    isDir = false;
+  }
+  if (!isDir) {
+    return { detail: `${dir} exists but is not a directory; the daemon keeps its state in that directory and cannot create it`, hint: `Move ${dir} aside; the daemon creates the directory.` };
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    return { detail: `${dir} is not writable by this user; the daemon keeps its state there`, hint: "Run as the service user, or fix the directory's owner." };
+  }
+  return null;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

@@ -12,7 +12,12 @@
  *   reordered or substituted);
  * - gaps are what restore sees: the longest gap-free path from the snapshot
  *   over the good objects; objects beyond it are reported as unreachable, with
- *   the missing txids when nothing at all covers them.
+ *   the missing txids when nothing at all covers them;
+ * - a manifest that records a last txid beyond every listed object means the
+ *   tail was lost: the keeper records an object only once it is durable
+ *   (engine/manifest-keeper.ts), so no walk over what is listed can see it.
+ *   A manifest behind the listing is normal (it is flushed periodically), and
+ *   an absent or unparsable one proves nothing either way.
  * Backend failures (unreachable, timeouts) are not findings about the replica:
  * they end the run with their own error.
  */
@@ -22,6 +27,7 @@ import type { ObjectKeys } from "../format/keyring.ts";
 import { bytesEqual, nextLineage, snapshotLineage } from "../format/lineage.ts";
 import { ObjectStreamReader } from "../format/object-reader.ts";
 import type { ObjectFooter, ObjectHeader } from "../format/types.ts";
+import { readManifest } from "./manifest.ts";
 import { walkBackup } from "./plan.ts";
 import type { BackupListing, ObjectRef } from "./types.ts";
 
@@ -111,6 +117,8 @@ export async function checkBackupChain(
     bytes += size;
     onObject(size);
   }
+  const lost = await lostTail(backend, db, backup);
+  if (lost) problems.push(lost);
 
   if (!backup.snapshot) {
     const prefix = `${db}/${backup.backupId}/`;
@@ -160,6 +168,24 @@ export async function checkBackupChain(
     }
   }
   return { problems, objects, bytes };
+}
+
+/** The txids this backup's manifest records past the end of its listed objects, as a problem. */
+async function lostTail(backend: Backend, db: string, backup: BackupListing): Promise<VerifyProblem | null> {
+  if (!backup.hasManifest) return null;
+  const manifest = await readManifest(backend, db, backup.backupId).catch((err) => {
+    const e = toBakeliteError(err, "IO");
+    if (isBackendTrouble(e)) throw e;
+    return null;
+  });
+  const refs = backup.snapshot ? [backup.snapshot, ...backup.changesets] : backup.changesets;
+  const end = refs.reduce((n, r) => Math.max(n, r.txidEnd), 0); // no spread: a backup can hold more objects than call arguments
+  if (!manifest || manifest.last.txid <= end) return null;
+  const last = manifest.last.txid;
+  return {
+    kind: "missing", key: `${db}/${backup.backupId}/`, backupId: backup.backupId, code: "CHAIN_GAP",
+    message: `txids ${end + 1}..${last} are missing: the manifest records the backup up to txid ${last} but its objects end at txid ${end} (restore would lose those commits)`,
+  };
 }
 
 export function problemOf(err: unknown, key: string, backupId?: string): VerifyProblem {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FaultyBackend } from "../../src/backends/faulty.ts";
 import { FileBackend } from "../../src/backends/file.ts";
@@ -90,6 +90,27 @@ describe("doctor finds problems", () => {
     expect(r.stdout).toMatch(/^ {2}FAIL\s+database\s+.*app\.db is not in WAL mode$/m);
     expect(r.stdout).toContain("hint: Have the application run PRAGMA journal_mode=WAL once");
     expect(r.stdout).toContain("doctor: problems found for app");
+  });
+
+  test("a .bakelite beside the database that is not a directory fails the database check", async () => {
+    const s = setup();
+    walDb(s.dbPath);
+    expect(find((await doctorDatabase(s.db)).checks, "database")[0].status).toBe("ok");
+    writeFileSync(join(s.dir, ".bakelite"), "");
+    const report = await doctorDatabase(s.db);
+    expect(find(report.checks, "database")[0]).toMatchObject({
+      status: "fail", detail: `${join(s.dir, ".bakelite")} exists but is not a directory; the daemon keeps its state in that directory and cannot create it`,
+    });
+    expect(report.ok).toBe(false);
+  });
+
+  test("a dangling .bakelite link fails too; a .bakelite link to a directory does not", async () => {
+    const s = setup();
+    walDb(s.dbPath);
+    symlinkSync(join(s.dir, "state"), join(s.dir, ".bakelite"));
+    expect(find((await doctorDatabase(s.db)).checks, "database")[0].status).toBe("fail");
+    mkdirSync(join(s.dir, "state"));
+    expect(find((await doctorDatabase(s.db)).checks, "database")[0].status).toBe("ok");
   });
 
   test("a missing database is only a warning (restore-on-boot creates it)", async () => {

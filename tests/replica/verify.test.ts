@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { crc32 } from "../../src/format/crc.ts";
-import { writeCurrent } from "../../src/replica/manifest.ts";
-import { changesetKey, newBackupId } from "../../src/replica/names.ts";
+import { writeCurrent, writeManifest } from "../../src/replica/manifest.ts";
+import { changesetKey, manifestKey, newBackupId } from "../../src/replica/names.ts";
 import { verifyDatabase } from "../../src/replica/verify.ts";
 import { ReplicaBuilder, buildWorkload, imageChecksum, tempDir } from "./helpers.ts";
 import { tempBackend, type TempBackend } from "./temp-backend.ts";
@@ -104,6 +104,37 @@ describe("verify (shallow)", () => {
     expect(r.newest).toBe(newer);
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0]).toContain(`CURRENT names backup ${ID} but the newest backup is ${newer}`);
+  });
+
+  describe("against the manifest", () => {
+    const manifestUpTo = (last: number) =>
+      writeManifest(backend, {
+        version: 1, db: "app", backupId: ID, snapshot: { txid: 1, timestampMs: builder.stateAt(1).timestampMs },
+        last: { txid: last, timestampMs: builder.stateAt(last).timestampMs }, changesets: last - 1, bytes: 0, updatedMs: T0 + 10_000,
+      });
+
+    test("lost newest change-sets that the manifest records are missing, naming the backup and the txids", async () => {
+      await manifestUpTo(6);
+      expect((await verify()).ok).toBe(true);
+      fs.rmSync(file(keyAt(6)));
+      fs.rmSync(file(keyAt(5)));
+      for (const mode of ["shallow", "deep"] as const) {
+        const r = await verify(mode);
+        expect(r.ok).toBe(false);
+        expect(r.problems).toEqual([{
+          kind: "missing", key: `app/${ID}/`, backupId: ID, code: "CHAIN_GAP", message: expect.stringContaining("txids 5..6 are missing"),
+        }]);
+        expect(r.problems[0].message).toContain("up to txid 6 but its objects end at txid 4");
+      }
+    });
+
+    test("a manifest behind the listing, or an unparsable one, is not a problem", async () => {
+      await manifestUpTo(4);
+      expect((await verify()).problems).toEqual([]);
+      fs.writeFileSync(file(manifestKey("app", ID)), "{\"version\":1,\"last\":{\"txid\":99");
+      fs.rmSync(file(keyAt(6)));
+      expect((await verify()).problems).toEqual([]);
+    });
   });
 
   test("an empty replica is a problem (nothing can be restored)", async () => {

@@ -5,6 +5,7 @@
  * counter on stderr while they work, only on a terminal.
  */
 import { formatBytes } from "../../config/units.ts";
+import type { BakeliteError } from "../../errors.ts";
 import type { ReencryptLeftovers, ReencryptReport } from "../../replica/reencrypt.ts";
 import type { VerifyReport } from "../../replica/verify.ts";
 import { seconds, table, type Painter } from "../style.ts";
@@ -43,6 +44,16 @@ export function verifyText(r: VerifyReport, paint: Painter): string {
   for (const w of r.warnings) lines.push(`  ${paint("yellow", "warning:")} ${w}`);
   if (r.mode === "deep" && r.skipped) lines.push(`  ${r.skipped} backup(s) not restored: fix the problems above first`);
   return lines.join("\n");
+}
+
+/** A database that could not be verified (backend unreachable, key not loadable): its name, backend and error in one line each. */
+export function verifyFailedText(db: string, backend: string, err: BakeliteError, mode: string, paint: Painter): string {
+  return `${db}: ${paint("red", "NOT VERIFIED")} (${mode}) on ${backend}\n  error: ${err.message.replace(/\s*\n\s*/g, " ")}`;
+}
+
+/** The --json entry of such a database: `list`'s `{ db, backend, error }` entry, plus `ok: false`. */
+export function verifyFailedJson(db: string, backend: string, err: BakeliteError) {
+  return { db, backend, ok: false, error: { code: err.code, message: err.message, hint: err.hint ?? null } };
 }
 
 export function reencryptText(r: ReencryptReport & { backend: string }, paint: Painter): string {

@@ -4,18 +4,22 @@
  * and record the outcome in `.bakelite/<name>.verify.json` beside the database
  * for `status`, `status --check --max-verify-age` and the metrics endpoint.
  *
- * A run that cannot finish (backend unreachable) is recorded as not clean
- * too: a freshness alert on "last clean verify" should fire when verification
- * has stopped working, whatever the reason. Exit 3 (integrity) when any
- * database has a problem.
+ * A run that cannot finish (backend unreachable, key not loadable) is
+ * recorded as not clean too: a freshness alert on "last clean verify" should
+ * fire when verification has stopped working, whatever the reason. Like
+ * `list` and `usage`, one failing database does not stop the others: its
+ * error is shown in its place (text and --json) and on stderr, and the run
+ * exits with the first such error's code once every database is done. Else
+ * exit 3 (integrity) when any database has a problem.
  */
 import { defineCommand } from "citty";
-import { ExitCode, toBakeliteError } from "../../errors.ts";
+import { type BakeliteError, ExitCode, toBakeliteError } from "../../errors.ts";
 import type { VerifyReport } from "../../replica/verify.ts";
 import { bool, list, runData, type CliCommand } from "../command.ts";
 import { loadCliConfig, pickDatabases, print, printJson } from "../context.ts";
+import { reportError } from "../report.ts";
 import { painter } from "../style.ts";
-import { counter, verifyText } from "./verify-render.ts";
+import { counter, verifyFailedJson, verifyFailedText, verifyText } from "./verify-render.ts";
 
 export const verifyCommand: CliCommand = {
   def: defineCommand({
@@ -29,14 +33,16 @@ export const verifyCommand: CliCommand = {
       const config = await loadCliConfig(globals);
       const databases = await pickDatabases(config, list(flags, "db"));
       const mode = bool(flags, "deep") ? "deep" : "shallow";
-      const [{ openBackend }, { verifyDatabase, problemLine }, { keyringFor }, { writeVerifyMarker }, { log }] = await Promise.all([
+      const [{ openBackend, describeBackend }, { verifyDatabase, problemLine }, { keyringFor }, { writeVerifyMarker }, { log }] = await Promise.all([
         import("../../backends/open.ts"),
         import("../../replica/verify.ts"),
         import("../../format/keyring.ts"),
         import("../../ops/verify-marker.ts"),
         import("../../ops/log.ts"),
       ]);
+      const entries: unknown[] = [];
       const reports: VerifyReport[] = [];
+      const failures: BakeliteError[] = [];
       for (const db of databases) {
         const mark = (timeMs: number, ok: boolean, problems: string[]) => {
           try {
@@ -45,29 +51,37 @@ export const verifyCommand: CliCommand = {
             log.warn(`${db.name}: could not write the verify marker: ${(err as Error).message}`);
           }
         };
-        const keys = keyringFor(db.encryption);
-        const backend = await openBackend(db.backends[0]);
         const progress = counter(`verifying ${db.name}`, !globals.quiet);
         try {
-          const report = await verifyDatabase({
-            backend, db: db.name, mode, keys,
-            onProgress: (p) => progress.update(p.done, p.total, p.phase === "check" ? "objects" : "backups restored"),
-          });
-          progress.done();
-          reports.push(report);
-          mark(report.timeMs, report.ok, report.problems.map(problemLine));
-          if (!globals.json) print(verifyText(report, painter()));
+          const keys = keyringFor(db.encryption);
+          const backend = await openBackend(db.backends[0]);
+          try {
+            const report = await verifyDatabase({
+              backend, db: db.name, mode, keys,
+              onProgress: (p) => progress.update(p.done, p.total, p.phase === "check" ? "objects" : "backups restored"),
+            });
+            progress.done();
+            reports.push(report);
+            entries.push(report);
+            mark(report.timeMs, report.ok, report.problems.map(problemLine));
+            if (!globals.json) print(verifyText(report, painter()));
+          } finally {
+            await backend.close().catch(() => undefined);
+          }
         } catch (err) {
           progress.done();
-          const e = toBakeliteError(err, "IO");
+          const e = toBakeliteError(err, "BACKEND_IO", `verifying ${db.name}`);
+          const backend = describeBackend(db.backends[0]);
+          failures.push(e);
+          entries.push(verifyFailedJson(db.name, backend, e));
           mark(Date.now(), false, [`verify could not finish: ${e.message}`]);
-          throw e;
-        } finally {
-          await backend.close().catch(() => undefined);
+          if (!globals.json) print(verifyFailedText(db.name, backend, e, mode, painter()));
         }
       }
-      const ok = reports.every((r) => r.ok);
-      if (globals.json) printJson({ ok, mode, databases: reports });
+      const ok = failures.length === 0 && reports.every((r) => r.ok);
+      if (globals.json) printJson({ ok, mode, databases: entries });
+      else for (const e of failures) reportError(e, { verbose: globals.verbose });
+      if (failures.length > 0) return failures[0].exitCode;
       return ok ? ExitCode.ok : ExitCode.integrity;
     },
   }),
