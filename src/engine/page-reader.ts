@@ -53,6 +53,8 @@ const CHUNK_BYTES = 1 << 20;
  */
 export function* statePages(source: PageSource): Generator<{ pgno: number; data: Uint8Array }> {
   const { pageSize, pages } = source;
+  // Unchecked overlay frames could be pages of a later WAL generation (wal.ts readFramePage).
+  if (source.overlay && source.overlay.size > 0 && !source.salts) throw new TypeError("an overlay needs its generation's salts");
   const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / pageSize));
   const chunk = new Uint8Array(perChunk * pageSize);
   const fileSize = fstatSync(source.dbFd).size;
@@ -67,7 +69,7 @@ export function* statePages(source: PageSource): Generator<{ pgno: number; data:
       const pgno = first + i;
       const page = chunk.subarray(i * pageSize, (i + 1) * pageSize);
       const frame = source.overlay?.get(pgno);
-      if (frame !== undefined) readFramePage(source.walFd!, frame, pageSize, page, { ...source.salts!, pgno });
+      if (frame !== undefined) readFramePage(source.walFd!, frame, pageSize, page, source.salts, pgno);
       yield { pgno, data: page };
     }
   }

@@ -43,7 +43,8 @@ export type ResumeDecision =
     }
   | { action: "new-backup"; reason: string };
 
-export interface ReplicaCheck {
+/** What the listing at open tells the daemon; without a cursor, `hasCursor` is false and `newerBackup` null. */
+export interface ReplicaSurvey {
   /** The backend still holds the snapshot and the last object the cursor names. */
   hasCursor: boolean;
   /**
@@ -54,10 +55,6 @@ export interface ReplicaCheck {
    * hide every later commit behind that orphan: the caller starts a new backup.
    */
   newerBackup: string | null;
-}
-
-/** What the listing at open tells the daemon; without a cursor, `hasCursor` is false and `newerBackup` null. */
-export interface ReplicaSurvey extends ReplicaCheck {
   /**
    * The newest backup with a snapshot, or null. A new backup must sort after
    * it even if the clock stepped back since: restore takes the newest backup
@@ -97,12 +94,6 @@ export function surveyReplica(backend: Backend, db: string, cursor: Cursor | nul
     const newerBackup = cursor && newestBackup !== null && newestBackup > cursor.backupId ? newestBackup : null;
     return { hasCursor: snapshot && last, newerBackup, newestBackup, highestTxid };
   }, signal);
-}
-
-/** The part of the survey about the cursor's backup. */
-export async function checkReplica(backend: Backend, cursor: Cursor, signal?: AbortSignal): Promise<ReplicaCheck> {
-  const { hasCursor, newerBackup } = await surveyReplica(backend, cursor.db, cursor, signal);
-  return { hasCursor, newerBackup };
 }
 
 export function decideResume(dbFd: number, walPath: string, cursor: Cursor): ResumeDecision {

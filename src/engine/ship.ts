@@ -121,7 +121,7 @@ export async function shipChangeset(input: ChangesetInput): Promise<Uploaded & {
         const page = new Uint8Array(header.pageSize);
         for (const pgno of order) {
           let data: Uint8Array = page;
-          if ("frames" in pages) readFramePage(walFd!, pages.frames.get(pgno)!, header.pageSize, page, { ...input.salts, pgno });
+          if ("frames" in pages) readFramePage(walFd!, pages.frames.get(pgno)!, header.pageSize, page, input.salts, pgno);
           else data = pages.images.get(pgno)!;
           after.set(pgno, data);
           yield { pgno, data };
@@ -149,7 +149,7 @@ export function captureFrames(walPath: string, dbFd: number, frames: Map<number,
     const images = new Map<number, Uint8Array>();
     for (const [pgno, offset] of frames) {
       const page = new Uint8Array(pageSize);
-      readFramePage(walFd, offset, pageSize, page, null);
+      readFramePage(walFd, offset, pageSize, page, null, pgno);
       images.set(pgno, page);
     }
     return images;

@@ -182,16 +182,11 @@ export function readWalHeader(walPath: string): WalHeader | null {
 /** A WAL generation's salts: every frame of the generation carries them. */
 export type WalSalts = Pick<WalHeader, "salt1" | "salt2">;
 
-/** What a frame read later must still say about itself: its generation's salts and its page number. */
-export interface FrameCheck extends WalSalts {
-  pgno: number;
-}
-
 /**
  * Reads one page image out of the frame that starts at `frameOffset`.
  *
- * With `check`, the frame's header is read after the page and must still
- * carry the generation's salts and the page number, or the read fails
+ * With `salts`, the frame's header is read after the page and must still
+ * carry the generation's salts and page `pgno`, or the read fails
  * (WAL_OVERWRITTEN). A frame can be overwritten after the scan that found it
  * when R's read transaction does not protect it: a reader that began on a
  * fully backfilled WAL sits on read slot 0, which blocks backfill but not a
@@ -200,15 +195,15 @@ export interface FrameCheck extends WalSalts {
  * read"). SQLite writes a frame's header before its page, so a header read
  * after the page that still shows the old salts proves the page was not yet
  * rewritten when it was read. A restart changes the salts, so the old values
- * never come back. `check` may be null only where no restart can happen
+ * never come back. `salts` may be null only where no restart can happen
  * during the read: with the application's writer lock held.
  */
-export function readFramePage(fd: number, frameOffset: number, pageSize: number, into: Uint8Array, check: FrameCheck | null): void {
+export function readFramePage(fd: number, frameOffset: number, pageSize: number, into: Uint8Array, salts: WalSalts | null, pgno: number): void {
   const got = readFully(fd, into, pageSize, frameOffset + FRAME_HEADER_BYTES);
   if (got !== pageSize) throw overwritten(frameOffset, "the -wal file ends before it");
-  if (check === null) return;
+  if (salts === null) return;
   if (readFully(fd, frameHead, FRAME_HEADER_BYTES, frameOffset) !== FRAME_HEADER_BYTES) throw overwritten(frameOffset, "the -wal file ends before it");
-  if (frameHeadView.getUint32(8) !== check.salt1 || frameHeadView.getUint32(12) !== check.salt2 || frameHeadView.getUint32(0) !== check.pgno) {
+  if (frameHeadView.getUint32(8) !== salts.salt1 || frameHeadView.getUint32(12) !== salts.salt2 || frameHeadView.getUint32(0) !== pgno) {
     throw overwritten(frameOffset, "the WAL was restarted and the frame rewritten");
   }
 }

@@ -5,8 +5,8 @@
  * walk restore uses, so what `list` shows as restorable is exactly what
  * `restore` can reach. Rendering (text, --json) belongs to the CLI.
  */
-import type { DatabaseListing, ObjectRef } from "./types.ts";
-import { skippedBackups, walkBackup, type SkippedBackup } from "./plan.ts";
+import type { DatabaseListing, ObjectRef, SkippedBackup } from "./types.ts";
+import { skippedBackups, walkBackup } from "./plan.ts";
 
 export interface DatabaseSummary {
   db: string;

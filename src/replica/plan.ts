@@ -30,35 +30,7 @@
  *   wins, then the shortest path to it.
  */
 import { BakeliteError } from "../errors.ts";
-import type { BackupListing, DatabaseListing, ObjectRef, RestorePlan, RestoreTarget } from "./types.ts";
-
-/** A backup the plan passed over because it has no snapshot. */
-export interface SkippedBackup {
-  backupId: string;
-  /** Start time decoded from the backup id (ms): about when its snapshot was taken. */
-  startedMs: number;
-  /**
-   * Its change-set objects, every level. 0 means only the snapshot's state is
-   * missing (an upload not finished, or lost); more means commits shipped after
-   * the snapshot, which therefore landed once and is now gone.
-   */
-  changesets: number;
-  /** First and last txid its change-sets cover, null when it has none. */
-  fromTxid: number | null;
-  toTxid: number | null;
-  /** Newest commit time among its change-sets (ms), null when it has none. */
-  lastCommittedMs: number | null;
-}
-
-/** A RestorePlan and the newer backups it could not use. */
-export interface PlannedRestore extends RestorePlan {
-  /**
-   * Backups newer than `backupId` without a snapshot, holding states the
-   * target allows, oldest first: newer data on the replica that this restore
-   * does not reach. Absent when there are none. The CLI warns.
-   */
-  skipped?: SkippedBackup[];
-}
+import type { BackupListing, DatabaseListing, ObjectRef, RestorePlan, RestoreTarget, SkippedBackup } from "./types.ts";
 
 /** A backup's snapshot and the best gap-free path from it. */
 export interface BackupChain {
@@ -138,7 +110,7 @@ function validateTarget(target: RestoreTarget): void {
  * snapshot, TARGET_UNREACHABLE when the target lies before every snapshot.
  * `where` names the backend in messages (its `describe`).
  */
-export function planRestore(listing: DatabaseListing, target: RestoreTarget, where?: string): PlannedRestore {
+export function planRestore(listing: DatabaseListing, target: RestoreTarget, where?: string): RestorePlan {
   validateTarget(target);
   const restorable = listing.backups.filter((b) => b.snapshot !== null);
   if (restorable.length === 0) {
@@ -166,7 +138,7 @@ export function planRestore(listing: DatabaseListing, target: RestoreTarget, whe
     }
   }
   if (!chain) throw unreachableTarget(listing, restorable, target);
-  const plan: PlannedRestore = {
+  const plan: RestorePlan = {
     backupId: chain.backupId,
     snapshot: chain.snapshot,
     changesets: chain.changesets,

@@ -18,7 +18,7 @@ import type { ObjectKeys } from "../format/keyring.ts";
 import { ChainApplier } from "./apply.ts";
 import { listDatabase } from "./listing.ts";
 import { assertOutputWritable, publish, tempPathFor, unlinkIfPresent } from "./output.ts";
-import { planRestore, type SkippedBackup } from "./plan.ts";
+import { planRestore } from "./plan.ts";
 import { fileChecksum, integrityCheck } from "./proof.ts";
 import type { ObjectRef, RestoreSummary, RestoreTarget } from "./types.ts";
 
@@ -52,12 +52,6 @@ export interface RestoreOptions {
 
 export { assertOutputWritable } from "./output.ts";
 
-/** The summary of a restore, with the newer backups its plan had to pass over. */
-export interface RestoreResult extends RestoreSummary {
-  /** Copied from the plan: newer backups without a snapshot that the target would have used. */
-  skipped?: SkippedBackup[];
-}
-
 /** Prefixes the object key to an error, keeping its code, hint and retryability. */
 function atObject(key: string, err: unknown): BakeliteError {
   const e = toBakeliteError(err, "IO");
@@ -71,7 +65,7 @@ function aborted(signal: AbortSignal, db: string): BakeliteError {
   return new BakeliteError("IO", `restore of ${db} was cancelled`, { cause: reason, retryable: false });
 }
 
-export async function restoreDatabase(options: RestoreOptions): Promise<RestoreResult> {
+export async function restoreDatabase(options: RestoreOptions): Promise<RestoreSummary> {
   const { backend, db, target, signal } = options;
   const started = performance.now();
   const output = resolve(options.output);
@@ -140,7 +134,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
       throw atObject(landedKey, err);
     }
     await publish(temp, output, force);
-    const summary: RestoreResult = {
+    const summary: RestoreSummary = {
       db,
       output,
       target,
@@ -154,7 +148,6 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
       elapsedMs: Math.round(performance.now() - started),
     };
     if (plan.unreachable) summary.unreachable = plan.unreachable;
-    if (plan.skipped) summary.skipped = plan.skipped;
     return summary;
   } catch (err) {
     await file?.close().catch(() => {});

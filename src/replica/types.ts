@@ -74,6 +74,30 @@ export interface RestorePlan {
    * The CLI warns loudly.
    */
   unreachable?: { objects: number; fromTxid: number };
+  /**
+   * Backups newer than `backupId` without a snapshot, holding states the
+   * target allows, oldest first: newer data on the replica that this restore
+   * does not reach. Absent when there are none. The CLI warns.
+   */
+  skipped?: SkippedBackup[];
+}
+
+/** A backup the plan passed over because it has no snapshot. */
+export interface SkippedBackup {
+  backupId: string;
+  /** Start time decoded from the backup id (ms): about when its snapshot was taken. */
+  startedMs: number;
+  /**
+   * Its change-set objects, every level. 0 means only the snapshot's state is
+   * missing (an upload not finished, or lost); more means commits shipped after
+   * the snapshot, which therefore landed once and is now gone.
+   */
+  changesets: number;
+  /** First and last txid its change-sets cover, null when it has none. */
+  fromTxid: number | null;
+  toTxid: number | null;
+  /** Newest commit time among its change-sets (ms), null when it has none. */
+  lastCommittedMs: number | null;
 }
 
 export interface RestoreSummary {

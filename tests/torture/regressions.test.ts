@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { FaultyBackend } from "../../src/backends/faulty.ts";
 import { FileBackend } from "../../src/backends/file.ts";
 import type { Cursor } from "../../src/engine/cursor.ts";
-import { checkReplica } from "../../src/engine/resume.ts";
+import { surveyReplica } from "../../src/engine/resume.ts";
 import { newBackupId, snapshotKey } from "../../src/replica/names.ts";
 import { engineAvailable } from "./engine.ts";
 import { cleanupTempDirs, tempDir } from "./fixtures.ts";
@@ -69,9 +69,9 @@ test("the replica check at open rides out transient list failures, and still rep
   const faulty = new FaultyBackend(file, { seed: 1 });
   faulty.failNext("list", 2, "errorAfter");
   faulty.failNext("list", 1, "timeoutBefore");
-  expect(await checkReplica(faulty, cursor)).toEqual({ hasCursor: true, newerBackup: null });
+  expect(await surveyReplica(faulty, "app", cursor)).toEqual({ hasCursor: true, newerBackup: null, newestBackup: backupId, highestTxid: 5 });
   faulty.setOutage(true);
-  await expect(checkReplica(faulty, cursor)).rejects.toMatchObject({ code: "BACKEND_IO" });
+  await expect(surveyReplica(faulty, "app", cursor)).rejects.toMatchObject({ code: "BACKEND_IO" });
   expect(faulty.stats().outage).toBe(4);
 });
 

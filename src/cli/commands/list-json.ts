@@ -6,7 +6,7 @@
  */
 import type { BakeliteError } from "../../errors.ts";
 import type { DatabaseSummary, RestorePoint } from "../../replica/list-view.ts";
-import type { SkippedBackup } from "../../replica/plan.ts";
+import type { SkippedBackup } from "../../replica/types.ts";
 import type { BackupListing, DatabaseListing, ObjectRef } from "../../replica/types.ts";
 import { utc } from "../style.ts";
 

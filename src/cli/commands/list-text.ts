@@ -5,7 +5,7 @@
  */
 import { formatBytes } from "../../config/units.ts";
 import type { RestorePoint } from "../../replica/list-view.ts";
-import type { SkippedBackup } from "../../replica/plan.ts";
+import type { SkippedBackup } from "../../replica/types.ts";
 import type { BackupListing } from "../../replica/types.ts";
 import { table, utc, type Painter } from "../style.ts";
 import { currentStatus, type CurrentStatus, type DatabaseReport } from "./list-json.ts";

@@ -5,7 +5,6 @@
  * part of the chain lies beyond a gap or a newer backup has no snapshot.
  */
 import { formatBytes } from "../../config/units.ts";
-import type { RestoreResult } from "../../replica/restore.ts";
 import type { RestoreSummary, RestoreTarget } from "../../replica/types.ts";
 import { seconds, utc, type Painter } from "../style.ts";
 import { skippedBackupJson } from "./list-json.ts";
@@ -25,7 +24,7 @@ function targetJson(target: RestoreTarget): Record<string, unknown> {
   return { kind: "latest" };
 }
 
-export function restoreJson(summary: RestoreResult, inPlace: boolean): Record<string, unknown> {
+export function restoreJson(summary: RestoreSummary, inPlace: boolean): Record<string, unknown> {
   const { plan } = summary;
   return {
     restored: true,
@@ -46,7 +45,7 @@ export function restoreJson(summary: RestoreResult, inPlace: boolean): Record<st
     integrityCheckMs: summary.integrityMs,
     elapsedMs: summary.elapsedMs,
     unreachable: summary.unreachable ?? null,
-    skippedBackups: (summary.skipped ?? []).map(skippedBackupJson),
+    skippedBackups: (summary.plan.skipped ?? []).map(skippedBackupJson),
   };
 }
 
@@ -98,8 +97,8 @@ export function unreachableWarning(summary: RestoreSummary, paint: Painter): str
  * holds newer data that no restore can reach (the daemon's next snapshot makes
  * the database's state restorable again, not those backups).
  */
-export function skippedWarning(summary: RestoreResult, paint: Painter): string | null {
-  const skipped = summary.skipped ?? [];
+export function skippedWarning(summary: RestoreSummary, paint: Painter): string | null {
+  const skipped = summary.plan.skipped ?? [];
   if (skipped.length === 0) return null;
   const { plan } = summary;
   const lost = skipped.some((s) => s.changesets > 0);

@@ -15,7 +15,7 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config, DatabaseConfig } from "../../config/types.ts";
 import { BakeliteError, isBakeliteError } from "../../errors.ts";
-import type { RestoreResult } from "../../replica/restore.ts";
+import type { RestoreSummary } from "../../replica/types.ts";
 import type { RestoreTarget } from "../../replica/types.ts";
 import { bool, runData, str, type CliCommand } from "../command.ts";
 import type { GlobalFlags } from "../argv.ts";
@@ -148,7 +148,7 @@ async function restoreTo(globals: GlobalFlags, db: DatabaseConfig, output: strin
   const keys = keyringFor(db.encryption);
   const backend = await openBackend(db.backends[0]);
   const progress = restoreProgress(db.name, !globals.quiet);
-  let summary: RestoreResult;
+  let summary: RestoreSummary;
   try {
     summary = await restoreDatabase({ backend, db: db.name, output, target, force: guards.force, keys, onProgress: (p) => progress.update(p) });
   } catch (err) {
